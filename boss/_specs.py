@@ -1,0 +1,204 @@
+"""Declarative fragments a plugin brings: metrics, alerts, recording rules, rule tests, panels.
+
+They are plain msgspec Structs so that the build step and the docs can read every installed
+plugin's observability without starting an app or touching a database.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import msgspec
+
+__all__ = (
+    "SEVERITIES",
+    "AlertRule",
+    "AlertTest",
+    "ExpectedAlert",
+    "MetricKind",
+    "MetricSpec",
+    "MultiprocessMode",
+    "Panel",
+    "PanelKind",
+    "Query",
+    "RecordingRule",
+    "RuleTest",
+    "Series",
+    "Severity",
+    "Threshold",
+)
+
+MetricKind = Literal["counter", "gauge", "histogram"]
+Severity = Literal["critical", "warning", "info"]
+PanelKind = Literal["timeseries", "stat", "piechart", "gauge", "bargauge", "table"]
+MultiprocessMode = Literal[
+    "all",
+    "liveall",
+    "min",
+    "livemin",
+    "max",
+    "livemax",
+    "sum",
+    "livesum",
+    "mostrecent",
+    "livemostrecent",
+]
+SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
+
+METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+DURATION_RE = re.compile(r"^(?:\d+(?:ms|[smhdwy]))+$")
+RESERVED_LABELS = frozenset({"le", "quantile", "job", "instance"})
+
+
+class MetricSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One metric a plugin owns; the core turns it into a prometheus-client object."""
+
+    name: str
+    """Exposed name; counters include their ``_total`` suffix (``http_requests_total``)."""
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] | None = None
+    """Histogram bucket upper bounds (required for histograms, forbidden otherwise)."""
+    multiprocess_mode: MultiprocessMode = "livesum"
+    """How gauges from several workers combine in prometheus-client multiprocess mode."""
+    label_values: dict[str, tuple[str, ...]] = {}
+    """The bounded domain of a label where it is known (documentation and series budgets)."""
+    unit: str = ""
+    """Base unit for the docs (``seconds``, ``bytes``); the name already carries it."""
+
+    @property
+    def sample_names(self) -> tuple[str, ...]:
+        """Series names this metric exposes, as PromQL sees them."""
+        if self.kind == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        return (self.name,)
+
+    @property
+    def base_name(self) -> str:
+        """Name prometheus-client takes: counters without their ``_total`` suffix."""
+        if self.kind == "counter" and self.name.endswith("_total"):
+            return self.name[: -len("_total")]
+        return self.name
+
+    def problems(self) -> list[str]:
+        """Everything wrong with this spec, as readable sentences (empty when valid)."""
+        found: list[str] = []
+        if not METRIC_NAME_RE.match(self.name):
+            found.append(f"metric name {self.name!r} is not a valid Prometheus metric name")
+        if self.kind == "counter" and not self.name.endswith("_total"):
+            found.append(f"counter {self.name!r} must end in '_total'")
+        if not self.help.strip():
+            found.append(f"metric {self.name!r} has no help text")
+        seen: set[str] = set()
+        for label in self.labels:
+            if not LABEL_NAME_RE.match(label) or label.startswith("__"):
+                found.append(f"metric {self.name!r}: label {label!r} is not a valid label name")
+            if label in RESERVED_LABELS:
+                found.append(f"metric {self.name!r}: label {label!r} is reserved")
+            if label in seen:
+                found.append(f"metric {self.name!r}: label {label!r} is declared twice")
+            seen.add(label)
+        for label in self.label_values:
+            if label not in self.labels:
+                found.append(f"metric {self.name!r}: label_values names undeclared {label!r}")
+        if self.kind == "histogram":
+            if not self.buckets:
+                found.append(f"histogram {self.name!r} needs buckets")
+            elif list(self.buckets) != sorted(set(self.buckets)):
+                found.append(f"histogram {self.name!r}: buckets must be strictly increasing")
+        elif self.buckets is not None:
+            found.append(f"{self.kind} {self.name!r} cannot have buckets")
+        return found
+
+
+class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A Prometheus alerting rule fragment; the build step adds the plugin's group around it."""
+
+    name: str
+    expr: str
+    severity: Severity
+    summary: str
+    description: str
+    for_: str = msgspec.field(default="0s", name="for")
+    """Prometheus duration (``5m``) the condition must hold before the alert fires."""
+    runbook: str = ""
+    """Runbook page name under ``docs/runbooks/``; defaults to the alert name."""
+    labels: dict[str, str] = {}
+
+    @property
+    def runbook_page(self) -> str:
+        """The runbook file name under ``docs/runbooks/``."""
+        return f"{self.runbook or self.name}.md"
+
+
+class RecordingRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A Prometheus recording rule fragment."""
+
+    record: str
+    expr: str
+    labels: dict[str, str] = {}
+
+
+class Series(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One input series of a promtool rule test (``values`` in promtool's expanding notation)."""
+
+    series: str
+    values: str
+
+
+class ExpectedAlert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An alert a rule test expects, with its labels and optionally its annotations."""
+
+    exp_labels: dict[str, str] = {}
+    exp_annotations: dict[str, str] | None = None
+
+
+class AlertTest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which alerts with a given name fire at ``eval_time`` (an empty list means none)."""
+
+    eval_time: str
+    alertname: str
+    exp_alerts: tuple[ExpectedAlert, ...] = ()
+
+
+class RuleTest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A promtool rule unit test: input series and the alerts expected from them."""
+
+    name: str
+    input_series: tuple[Series, ...]
+    alert_rule_test: tuple[AlertTest, ...]
+    interval: str = "1m"
+
+
+class Query(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One PromQL query of a panel, with the legend Grafana shows for it."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+
+
+class Threshold(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A colour step: from ``value`` upwards (``None`` is the base step) use ``color``."""
+
+    color: str
+    value: float | None = None
+
+
+class Panel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A dashboard panel fragment; the build step lays it out in the plugin's row."""
+
+    title: str
+    kind: PanelKind
+    queries: tuple[Query, ...]
+    unit: str = "short"
+    """Grafana unit id (``reqps``, ``s``, ``percent``, ``short``)."""
+    description: str = ""
+    thresholds: tuple[Threshold, ...] = ()
+    width: int = 12
+    height: int = 8
+    decimals: int | None = None

@@ -1,0 +1,77 @@
+"""Liveness and readiness: ``/health`` answers while the process serves; ``/health/ready``
+aggregates every plugin's ``ping`` into ``{"ok": [...], "failing": {...}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
+
+from boss.plugin import BossPlugin
+
+__all__ = ("PING_TIMEOUT", "Readiness", "check_readiness", "health_handlers")
+
+PING_TIMEOUT = 3.0
+"""Seconds a plugin's ping may take before it counts as failing."""
+
+
+class Readiness(msgspec.Struct):
+    """Aggregated readiness: plugins that answered, those that failed (with the reason)."""
+
+    ok: list[str]
+    failing: dict[str, str]
+    details: dict[str, str] = {}
+
+
+async def _ping(plugin: BossPlugin, timeout: float) -> tuple[bool, str | None]:
+    try:
+        with anyio.fail_after(timeout):
+            detail = await plugin.ping()
+    except TimeoutError:
+        return False, f"no answer within {timeout:g} s"
+    except Exception as exc:
+        return False, str(exc) or type(exc).__name__
+    return True, detail
+
+
+async def check_readiness(plugins: Sequence[BossPlugin], timeout: float = PING_TIMEOUT) -> Readiness:
+    """Run every plugin's ping concurrently, each bounded by ``timeout``."""
+    results: dict[str, tuple[bool, str | None]] = {}
+
+    async def run(plugin: BossPlugin) -> None:
+        results[plugin.name] = await _ping(plugin, timeout)
+
+    async with anyio.create_task_group() as tg:
+        for plugin in plugins:
+            tg.start_soon(run, plugin)
+    ok = sorted(name for name, (good, _) in results.items() if good)
+    failing = {name: detail or "failing" for name, (good, detail) in sorted(results.items()) if not good}
+    details = {name: detail for name, (good, detail) in sorted(results.items()) if good and detail}
+    return Readiness(ok=ok, failing=failing, details=details)
+
+
+@get("/health", include_in_schema=True, tags=["health"], sync_to_thread=False)
+def liveness() -> dict[str, str]:
+    """200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@get("/health/ready", tags=["health"])
+async def readiness(state: State) -> Response[Readiness]:
+    """200 when every plugin's ping answers, 503 with the failing ones otherwise."""
+    plugins: list[BossPlugin] = [p for p in state["boss_plugins"] if p.has_ping]
+    result = await check_readiness(plugins)
+    return Response(result, status_code=503 if result.failing else 200)
+
+
+def health_handlers() -> list[HTTPRouteHandler]:
+    """The health route handlers."""
+    return [liveness, readiness]
+
+
