@@ -38,18 +38,26 @@ def load_plugins(settings: Settings, plugins: Sequence[Any] | None = None) -> li
     else:
         loaded = [p for p in explicit(plugins) if p.name not in settings.plugins.disabled]
         if not any(p.name == "core" for p in loaded):
-            loaded.insert(0, LoadedPlugin(plugin=CorePlugin(), entry_point="core = boss.core_plugin:CorePlugin"))
+            loaded.insert(
+                0,
+                LoadedPlugin(plugin=CorePlugin(), entry_point="core = boss.core_plugin:CorePlugin"),
+            )
     return check_plugins(loaded)
 
 
 def _setup_plugins(
-    loaded: Sequence[LoadedPlugin], settings: Settings, registry: CollectorRegistry, services: Services
+    loaded: Sequence[LoadedPlugin],
+    settings: Settings,
+    registry: CollectorRegistry,
+    services: Services,
 ) -> dict[str, MetricHandles]:
     by_name: dict[str, BossPlugin] = {item.name: item.plugin for item in loaded}
     handles: dict[str, MetricHandles] = {}
     for item in loaded:
         plugin = item.plugin
-        config = settings.section(plugin.name, plugin.settings_type) if plugin.settings_type else None
+        config = (
+            settings.section(plugin.name, plugin.settings_type) if plugin.settings_type else None
+        )
         handles[plugin.name] = materialise(plugin.name, plugin.metrics, registry)
         plugin.setup(
             PluginContext(
@@ -75,7 +83,7 @@ def create_app(
     defaults to a fresh one per app, so two apps in one process never share metrics.
     """
     settings = settings if settings is not None else load_settings()
-    disable_created_metrics()  # *_created series double the series count for no query we use
+    disable_created_metrics()  # type: ignore[no-untyped-call] # *_created series double the series count for no query we use
     registry = registry if registry is not None else CollectorRegistry()
     loaded = load_plugins(settings, plugins)
     services = Services()
@@ -86,7 +94,9 @@ def create_app(
 
     route_handlers: list[Any] = [*health_handlers()]
     if settings.metrics.enabled:
-        route_handlers.append(metrics_handler(settings.metrics.path, registry, settings.metrics.token))
+        route_handlers.append(
+            metrics_handler(settings.metrics.path, registry, settings.metrics.token)
+        )
 
     state = State(
         {

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,9 +61,13 @@ def parse_key_entry(entry: str, *, origin: str) -> tuple[ApiKey, str]:
     elif len(parts) == 3:
         name, role, key = parts
     else:
-        raise SettingsError(f"{origin}: expected 'role:key' or 'name:role:key', got {len(parts)} fields")
+        raise SettingsError(
+            f"{origin}: expected 'role:key' or 'name:role:key', got {len(parts)} fields"
+        )
     if role not in ROLES:
-        raise SettingsError(f"{origin}: unknown role {role!r} (expected one of: {', '.join(ROLES)})")
+        raise SettingsError(
+            f"{origin}: unknown role {role!r} (expected one of: {', '.join(ROLES)})"
+        )
     if len(key) < 16:
         raise SettingsError(f"{origin}: key for {name!r} is shorter than 16 characters")
     if not name:
@@ -143,7 +147,9 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
 
     keyring: KeyRing = KeyRing()
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         """Return the caller's ``ApiKey`` or raise 401; paths outside ``/api/`` pass as anonymous."""
         if not connection.scope["path"].startswith(API_PREFIX):
             return AuthenticationResult(user=None, auth=None)
@@ -157,7 +163,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         identity = self.keyring.identify(token.strip())
         if identity is None:
             raise NotAuthorizedException(
-                "Invalid API key", headers={"WWW-Authenticate": 'Bearer realm="boss", error="invalid_token"'}
+                "Invalid API key",
+                headers={"WWW-Authenticate": 'Bearer realm="boss", error="invalid_token"'},
             )
         return AuthenticationResult(user=identity, auth=identity)
 
@@ -172,5 +179,3 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
     user = connection.scope.get("user")
     if not isinstance(user, ApiKey) or user.role != "admin":
         raise PermissionDeniedException("This operation needs an admin API key")
-
-

@@ -28,7 +28,9 @@ HTTP_METRICS = (
         kind="counter",
         help="HTTP requests answered, by method, route template and status code.",
         labels=("method", "endpoint", "status"),
-        label_values={"method": ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER")},
+        label_values={
+            "method": ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER")
+        },
     ),
     MetricSpec(
         name="http_request_duration_seconds",
@@ -89,9 +91,7 @@ HTTP_ALERTS = (
 HTTP_RULE_TESTS = (
     RuleTest(
         name="ApplicationDown fires after a minute down, not while up",
-        input_series=(
-            Series(series='up{job="boss", instance="boss:8000"}', values="1 1 0 0 0 0"),
-        ),
+        input_series=(Series(series='up{job="boss", instance="boss:8000"}', values="1 1 0 0 0 0"),),
         alert_rule_test=(
             AlertTest(eval_time="1m", alertname="ApplicationDown"),
             AlertTest(eval_time="2m30s", alertname="ApplicationDown"),
@@ -186,7 +186,11 @@ HTTP_PANELS = (
         title="HTTP request duration p95",
         kind="timeseries",
         unit="s",
-        thresholds=(Threshold(color="green"), Threshold(color="orange", value=1.0), Threshold(color="red", value=2.0)),
+        thresholds=(
+            Threshold(color="green"),
+            Threshold(color="orange", value=1.0),
+            Threshold(color="red", value=2.0),
+        ),
         queries=(
             Query(
                 expr="histogram_quantile(0.95, sum by (endpoint, le) (rate(http_request_duration_seconds_bucket[5m])))",
@@ -209,7 +213,11 @@ HTTP_PANELS = (
         unit="percent",
         width=6,
         height=4,
-        thresholds=(Threshold(color="green"), Threshold(color="orange", value=1.0), Threshold(color="red", value=5.0)),
+        thresholds=(
+            Threshold(color="green"),
+            Threshold(color="orange", value=1.0),
+            Threshold(color="red", value=5.0),
+        ),
         queries=(
             Query(
                 expr='100 * sum(rate(http_requests_total{status=~"5.."}[5m]))'

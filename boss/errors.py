@@ -107,4 +107,3 @@ class ProblemHandlers:
     def mapping(self) -> dict[Any, Any]:
         """The ``exception_handlers`` mapping for Litestar."""
         return {HTTPException: self.http_exception, Exception: self.unhandled}
-

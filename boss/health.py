@@ -5,7 +5,6 @@ aggregates every plugin's ``ping`` into ``{"ok": [...], "failing": {...}}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import anyio
 import msgspec
@@ -29,29 +28,31 @@ class Readiness(msgspec.Struct):
     details: dict[str, str] = {}
 
 
-async def _ping(plugin: BossPlugin, timeout: float) -> tuple[bool, str | None]:
+async def _ping(plugin: BossPlugin, limit: float) -> tuple[bool, str | None]:
     try:
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(limit):
             detail = await plugin.ping()
     except TimeoutError:
-        return False, f"no answer within {timeout:g} s"
+        return False, f"no answer within {limit:g} s"
     except Exception as exc:
         return False, str(exc) or type(exc).__name__
     return True, detail
 
 
-async def check_readiness(plugins: Sequence[BossPlugin], timeout: float = PING_TIMEOUT) -> Readiness:
-    """Run every plugin's ping concurrently, each bounded by ``timeout``."""
+async def check_readiness(plugins: Sequence[BossPlugin], limit: float = PING_TIMEOUT) -> Readiness:
+    """Run every plugin's ping concurrently, each bounded by ``limit`` seconds."""
     results: dict[str, tuple[bool, str | None]] = {}
 
     async def run(plugin: BossPlugin) -> None:
-        results[plugin.name] = await _ping(plugin, timeout)
+        results[plugin.name] = await _ping(plugin, limit)
 
     async with anyio.create_task_group() as tg:
         for plugin in plugins:
             tg.start_soon(run, plugin)
     ok = sorted(name for name, (good, _) in results.items() if good)
-    failing = {name: detail or "failing" for name, (good, detail) in sorted(results.items()) if not good}
+    failing = {
+        name: detail or "failing" for name, (good, detail) in sorted(results.items()) if not good
+    }
     details = {name: detail for name, (good, detail) in sorted(results.items()) if good and detail}
     return Readiness(ok=ok, failing=failing, details=details)
 
@@ -73,5 +74,3 @@ async def readiness(state: State) -> Response[Readiness]:
 def health_handlers() -> list[HTTPRouteHandler]:
     """The health route handlers."""
     return [liveness, readiness]
-
-

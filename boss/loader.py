@@ -145,7 +145,9 @@ def _check_one(item: LoadedPlugin) -> None:
             )
         _revalidate(alert, where, f"alert {alert.name!r}")
         if not DURATION_RE.match(alert.for_):
-            raise PluginLoadError(f"{where}: alert {alert.name!r}: 'for' {alert.for_!r} is not a duration")
+            raise PluginLoadError(
+                f"{where}: alert {alert.name!r}: 'for' {alert.for_!r} is not a duration"
+            )
     for rule in plugin.recording_rules:
         _revalidate(rule, where, f"recording rule {rule.record!r}")
     for test in plugin.rule_tests:
@@ -175,9 +177,11 @@ def check_plugins(plugins: Sequence[LoadedPlugin]) -> list[LoadedPlugin]:
                         f"metric {spec.name!r} is declared by two plugins: "
                         f"{other.where} and {item.where}"
                     )
-                if other is item and sample == spec.name and spec.name in {
-                    s.name for s in item.plugin.metrics if s is not spec
-                }:
+                if (
+                    other is item
+                    and sample == spec.name
+                    and spec.name in {s.name for s in item.plugin.metrics if s is not spec}
+                ):
                     raise PluginLoadError(f"{item.where}: metric {spec.name!r} is declared twice")
                 owners[sample] = item
     for item in plugins:

@@ -33,7 +33,7 @@ def exposition(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, 
     path = multiprocess_dir()
     if path is not None:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=path)
+        MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
 

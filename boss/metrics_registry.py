@@ -72,6 +72,8 @@ def _build(spec: MetricSpec, registry: CollectorRegistry) -> Metric:
     return Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
 
 
-def materialise(owner: str, specs: tuple[MetricSpec, ...], registry: CollectorRegistry) -> MetricHandles:
+def materialise(
+    owner: str, specs: tuple[MetricSpec, ...], registry: CollectorRegistry
+) -> MetricHandles:
     """Create ``owner``'s metrics in ``registry`` and return their handles."""
     return MetricHandles(owner, {spec.name: _build(spec, registry) for spec in specs})

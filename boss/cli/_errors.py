@@ -38,4 +38,3 @@ def settings_or_exit() -> Settings:
     with friendly_errors():
         return load_settings()
     raise AssertionError("unreachable")
-

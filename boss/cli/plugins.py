@@ -27,8 +27,19 @@ def list_plugins() -> None:
     with friendly_errors():
         loaded = load_plugins(settings)
     table = Table(title="boss plugins", title_justify="left")
-    for column in ("name", "version", "distribution", "status", "metrics", "alerts", "panels", "entry point"):
-        table.add_column(column, justify="right" if column in ("metrics", "alerts", "panels") else "left")
+    for column in (
+        "name",
+        "version",
+        "distribution",
+        "status",
+        "metrics",
+        "alerts",
+        "panels",
+        "entry point",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("metrics", "alerts", "panels") else "left"
+        )
     enabled = {item.name for item in loaded}
     for item in loaded:
         p = item.plugin

@@ -27,7 +27,9 @@ PREPARE_HOOKS: list[Callable[[Settings], None]] = []
 
 
 @click.command()
-@click.option("--host", default=None, help="Address to bind (default BOSS_SERVER__HOST or 127.0.0.1).")
+@click.option(
+    "--host", default=None, help="Address to bind (default BOSS_SERVER__HOST or 127.0.0.1)."
+)
 @click.option("--port", type=int, default=None, help="Port (default BOSS_SERVER__PORT or 8000).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes.")
 @click.option("--log-level", default=None, help="Log level (default BOSS_LOG_LEVEL).")
