@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,6 +17,8 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from boss.auth import load_keyring, middleware_for
 from boss.core_plugin import CorePlugin
+from boss.database import Database
+from boss.database.health import database_health
 from boss.errors import ProblemHandlers
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp
@@ -87,12 +90,15 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     loaded = load_plugins(settings, plugins)
     services = Services()
+    database = Database.from_settings(settings)  # connects lazily, on first use
+    services.register(Database, database)
     handles = _setup_plugins(loaded, settings, registry, services)
     core = handles["core"]
+    database.instrument(core)
     problems = ProblemHandlers(core.counter("errors_total"))
     keyring = load_keyring(settings)
 
-    route_handlers: list[Any] = [*health_handlers()]
+    route_handlers: list[Any] = [*health_handlers(), database_health]
     if settings.metrics.enabled:
         route_handlers.append(
             metrics_handler(settings.metrics.path, registry, settings.metrics.token)
@@ -103,6 +109,7 @@ def create_app(
             "settings": settings,
             "registry": registry,
             "services": services,
+            "database": database,
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
         }
@@ -111,6 +118,8 @@ def create_app(
         route_handlers=route_handlers,
         plugins=[item.plugin for item in loaded],
         exception_handlers=problems.mapping(),
+        lifespan=[database.lifespan],
+        dependencies={"db_session": Provide(database.session_dependency)},
         middleware=[DefineMiddleware(middleware_for(keyring))],
         state=state,
         openapi_config=OpenAPIConfig(

@@ -16,6 +16,7 @@ from boss._specs import (
     Series,
     Threshold,
 )
+from boss.database.fragments import DB_ALERTS, DB_METRICS, DB_PANELS, DB_RULE_TESTS
 from boss.plugin import BossPlugin
 
 __all__ = ("HTTP_BUCKETS", "CorePlugin")
@@ -234,8 +235,18 @@ class CorePlugin(BossPlugin):
 
     name = "core"
     title = "Core: HTTP"
-    metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS
-    alerts: ClassVar[tuple[AlertRule, ...]] = HTTP_ALERTS
+    metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS + DB_METRICS
+    alerts: ClassVar[tuple[AlertRule, ...]] = HTTP_ALERTS + DB_ALERTS
     recording_rules: ClassVar[tuple[RecordingRule, ...]] = HTTP_RECORDING_RULES
-    rule_tests: ClassVar[tuple[RuleTest, ...]] = HTTP_RULE_TESTS
-    panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS
+    rule_tests: ClassVar[tuple[RuleTest, ...]] = HTTP_RULE_TESTS + DB_RULE_TESTS
+    panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS + DB_PANELS
+
+    async def ping(self) -> str | None:
+        """Readiness of the core: the shared database answers ``SELECT 1``."""
+        from boss.database import Database
+
+        database = self.context.services.get(Database) if hasattr(self, "context") else None
+        if database is None:
+            return None
+        await database.ping()
+        return database.location
