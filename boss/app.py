@@ -26,6 +26,7 @@ from boss.loader import LoadedPlugin, check_plugins, discover, explicit
 from boss.metrics_endpoint import metrics_handler
 from boss.metrics_registry import MetricHandles, materialise
 from boss.plugin import BossPlugin, PluginContext, Services
+from boss.ratelimit import RateLimiter, RateLimitMiddleware
 from boss.settings import Settings, load_settings
 
 __all__ = ("BossApp", "create_app", "load_plugins")
@@ -97,6 +98,11 @@ def create_app(
     database.instrument(core)
     problems = ProblemHandlers(core.counter("errors_total"))
     keyring = load_keyring(settings)
+    # The rate limiter runs after the API-key middleware, so it knows which key is calling.
+    middleware: list[Any] = [DefineMiddleware(middleware_for(keyring))]
+    limiter = RateLimiter.from_handles(settings, core) if settings.rate_limit.enabled else None
+    if limiter is not None:
+        middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
 
     route_handlers: list[Any] = [*health_handlers(), database_health]
     if settings.metrics.enabled:
@@ -112,6 +118,7 @@ def create_app(
             "database": database,
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
+            "rate_limiter": limiter,
         }
     )
     config = AppConfig(
@@ -120,7 +127,9 @@ def create_app(
         exception_handlers=problems.mapping(),
         lifespan=[database.lifespan],
         dependencies={"db_session": Provide(database.session_dependency)},
-        middleware=[DefineMiddleware(middleware_for(keyring))],
+        middleware=middleware,
+        on_startup=[limiter.start] if limiter is not None else [],
+        on_shutdown=[limiter.close] if limiter is not None else [],
         state=state,
         openapi_config=OpenAPIConfig(
             title="boss",

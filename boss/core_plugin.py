@@ -18,6 +18,12 @@ from boss._specs import (
 )
 from boss.database.fragments import DB_ALERTS, DB_METRICS, DB_PANELS, DB_RULE_TESTS
 from boss.plugin import BossPlugin
+from boss.ratelimit.fragments import (
+    RATE_LIMIT_ALERTS,
+    RATE_LIMIT_METRICS,
+    RATE_LIMIT_PANELS,
+    RATE_LIMIT_RULE_TESTS,
+)
 
 __all__ = ("HTTP_BUCKETS", "CorePlugin")
 
@@ -235,11 +241,13 @@ class CorePlugin(BossPlugin):
 
     name = "core"
     title = "Core: HTTP"
-    metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS + DB_METRICS
-    alerts: ClassVar[tuple[AlertRule, ...]] = HTTP_ALERTS + DB_ALERTS
+    metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS + RATE_LIMIT_METRICS + DB_METRICS
+    alerts: ClassVar[tuple[AlertRule, ...]] = HTTP_ALERTS + RATE_LIMIT_ALERTS + DB_ALERTS
     recording_rules: ClassVar[tuple[RecordingRule, ...]] = HTTP_RECORDING_RULES
-    rule_tests: ClassVar[tuple[RuleTest, ...]] = HTTP_RULE_TESTS + DB_RULE_TESTS
-    panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS + DB_PANELS
+    rule_tests: ClassVar[tuple[RuleTest, ...]] = (
+        HTTP_RULE_TESTS + RATE_LIMIT_RULE_TESTS + DB_RULE_TESTS
+    )
+    panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS + RATE_LIMIT_PANELS + DB_PANELS
 
     async def ping(self) -> str | None:
         """Readiness of the core: the shared database answers ``SELECT 1``."""

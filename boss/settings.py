@@ -37,6 +37,9 @@ DatabaseUrl = Annotated[
     ),
 ]
 RedisUrl = Annotated[str, msgspec.Meta(pattern=r"^$|^(redis|rediss|unix)://")]
+RateLimitGroup = Annotated[
+    str, msgspec.Meta(pattern=r"^/[^=\s]*=[1-9][0-9]*$", description="/prefix=requests")
+]
 
 
 class DatabaseSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -85,7 +88,14 @@ class RateLimitSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     window: PositiveInt = 60
     """Window length in seconds."""
     trusted_proxies: tuple[str, ...] = ()
-    """Addresses whose ``X-Forwarded-For`` is believed."""
+    """Addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For`` is believed."""
+    groups: tuple[RateLimitGroup, ...] = ()
+    """Per route-group limits as ``/prefix=requests`` (``/api/ai=30``); longest prefix wins.
+
+    Other paths are grouped by their first two route segments (``/api/tasks``) and get
+    ``requests`` each."""
+    redis_prefix: str = "boss:ratelimit:"
+    """Key prefix of the shared counters in Redis."""
 
 
 class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
