@@ -104,7 +104,25 @@ def load_struct(struct_type: type[T], prefix: str, environ: Mapping[str, str]) -
         variable = _variable_for(prefix, path) if path else prefix + "*"
         value = _lookup(environ, variable)
         shown = f" (got {value!r})" if value is not None and not _is_secret_name(variable) else ""
-        raise SettingsError(f"{variable}: {reason}{shown}") from None
+        hint = _expected_form(info, path)
+        raise SettingsError(f"{variable}: {reason}{shown}{hint}") from None
+
+
+def _expected_form(info: msgspec.inspect.Type, path: str) -> str:
+    """Describe what a field accepts: its allowed values or its documented form."""
+    node: msgspec.inspect.Type | None = info
+    for part in [p for p in re.split(r"\.|\[\d+\]", path) if p]:
+        struct = _struct_info(node) if node is not None else None
+        if struct is None:
+            return ""
+        node = next((f.type for f in struct.fields if f.encode_name == part), None)
+    if isinstance(node, msgspec.inspect.LiteralType):
+        return "; expected one of: " + ", ".join(str(v) for v in node.values)
+    if isinstance(node, msgspec.inspect.Metadata) and isinstance(node.extra_json_schema, dict):
+        description = node.extra_json_schema.get("description")
+        if description:
+            return f"; expected {description}"
+    return ""
 
 
 def _lookup(environ: Mapping[str, str], variable: str) -> str | None:

@@ -33,6 +33,8 @@ __all__ = ("BossApp", "create_app", "load_plugins")
 
 BossApp = Litestar | HttpMetricsApp
 logger = logging.getLogger("boss")
+REQUEST_MAX_BODY = 1024 * 1024
+"""Largest request body accepted (413 above); ``AppConfig`` has no default of its own."""
 
 
 def load_plugins(settings: Settings, plugins: Sequence[Any] | None = None) -> list[LoadedPlugin]:
@@ -142,6 +144,7 @@ def create_app(
             path="/schema",
         ),
         debug=False,
+        request_max_body_size=REQUEST_MAX_BODY,
     )
     app = Litestar.from_config(config)
     if not settings.metrics.enabled:
