@@ -1,0 +1,272 @@
+"""``boss monitoring build`` as a library: load, validate, render in memory, verify, write.
+
+Nothing touches the disk until every fragment validated, promtool accepted every query and
+every rule unit test passed; ``--check`` compares the in-memory result with the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from boss.app import load_plugins
+from boss.loader import LoadedPlugin, PluginLoadError
+from boss.monitoring.errors import BuildError, Problem
+from boss.monitoring.options import BuildOptions
+from boss.monitoring.render_alertmanager import alertmanager_yml
+from boss.monitoring.render_docs import metrics_md
+from boss.monitoring.render_grafana import (
+    dashboard,
+    dashboards_provisioning,
+    datasource_provisioning,
+)
+from boss.monitoring.render_prometheus import (
+    AnnotationKey,
+    annotation_key,
+    prometheus_yml,
+    rules_yml,
+    tests_yml,
+)
+from boss.monitoring.tools import find_tool, run_tool
+from boss.monitoring.validate import validate
+from boss.monitoring.yamlout import dump_json
+from boss.settings import Settings, load_settings
+
+__all__ = (
+    "GENERATED_DIRS",
+    "drift",
+    "load_fragments",
+    "render",
+    "write",
+)
+
+GENERATED_DIRS = (
+    "monitoring/prometheus/rules",
+    "monitoring/prometheus/tests",
+    "monitoring/grafana/dashboards",
+)
+"""Folders the build owns entirely: files it no longer renders there are removed."""
+
+
+def load_fragments(
+    settings: Settings | None = None, plugins: Sequence[Any] | None = None
+) -> list[LoadedPlugin]:
+    """The enabled plugins (entry points, or ``plugins``) without starting an app."""
+    try:
+        return load_plugins(settings if settings is not None else load_settings(), plugins)
+    except PluginLoadError as exc:
+        raise BuildError([str(exc)]) from None
+
+
+def _render_files(
+    loaded: Sequence[LoadedPlugin],
+    opts: BuildOptions,
+    annotations: Mapping[AnnotationKey, dict[str, str]],
+) -> dict[str, str]:
+    files: dict[str, str] = {"monitoring/prometheus/prometheus.yml": prometheus_yml(loaded, opts)}
+    for item in loaded:
+        if item.plugin.alerts or item.plugin.recording_rules:
+            files[f"monitoring/prometheus/rules/{item.name}.yml"] = rules_yml(item, opts)
+    for item in loaded:
+        if item.plugin.rule_tests:
+            files[f"monitoring/prometheus/tests/{item.name}.yml"] = tests_yml(
+                item, loaded, annotations
+            )
+    files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts)
+    board = dashboard(loaded)
+    _check_panel_ids(board)
+    files["monitoring/grafana/dashboards/boss.json"] = dump_json(board)
+    files["monitoring/grafana/provisioning/datasources/prometheus.yml"] = (
+        datasource_provisioning(opts)
+    )
+    files["monitoring/grafana/provisioning/dashboards/boss.yml"] = dashboards_provisioning()
+    files["docs/metrics.md"] = metrics_md(loaded)
+    return dict(sorted(files.items()))
+
+
+def _check_panel_ids(board: dict[str, Any]) -> None:
+    seen: dict[int, str] = {}
+    for panel in board["panels"]:
+        if panel["id"] in seen:
+            raise BuildError(
+                [f"panel ids collide: {seen[panel['id']]!r} and {panel['title']!r}; rename one"]
+            )
+        seen[panel["id"]] = panel["title"]
+
+
+def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Problem]:
+    """Let promtool parse every query: one group per query, so errors map back to fragments."""
+    where: list[tuple[LoadedPlugin, str]] = []
+    groups: list[dict[str, Any]] = []
+
+    def add(item: LoadedPlugin, fragment: str, expr: str) -> None:
+        expr = re.sub(r"\$__\w+|\$\{[^}]*\}|\$\w+", "5m", expr)  # Grafana variables
+        groups.append({"name": str(len(where)), "rules": [{"record": "boss_check", "expr": expr}]})
+        where.append((item, fragment))
+
+    for item in loaded:
+        for rule in item.plugin.recording_rules:
+            add(item, f"recording rule {rule.record!r}", rule.expr)
+        for alert in item.plugin.alerts:
+            add(item, f"alert {alert.name!r}", alert.expr)
+        for panel in item.plugin.panels:
+            for query in panel.queries:
+                add(item, f"panel {panel.title!r}", query.expr)
+    if not groups:
+        return []
+    with tempfile.TemporaryDirectory(prefix="boss-promql-") as tmp:
+        path = Path(tmp) / "queries.yml"
+        path.write_text(json.dumps({"groups": groups}))
+        done = run_tool([promtool, "check", "rules", str(path)])
+    if done.returncode == 0:
+        return []
+    problems = []
+    output = done.stdout + done.stderr
+    for match in re.finditer(r'group "(\d+)", rule \d+, "[^"]*": (.*)', output):
+        item, fragment = where[int(match.group(1))]
+        problems.append(Problem(item.where, fragment, f"invalid PromQL: {match.group(2)}"))
+    if not problems:
+        problems.append(Problem("promtool", "queries", output.strip()))
+    return problems
+
+
+_GOT = re.compile(r"^\s*(Labels|Annotations):(\{.*\})\s*$")
+_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _labels(text: str) -> dict[str, str]:
+    out = {}
+    for name, value in _PAIR.findall(text):
+        try:
+            out[name] = json.loads(f'"{value}"')
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
+
+
+def _actual_annotations(output: str) -> dict[AnnotationKey, dict[str, str]]:
+    """Read the alerts promtool got from a failed ``promtool test rules`` report."""
+    found: dict[AnnotationKey, dict[str, str]] = {}
+    test = alertname = eval_time = ""
+    in_got = False
+    labels: dict[str, str] = {}
+    for line in output.splitlines():
+        stripped = line.strip()
+        if m := re.match(r"name: (.*),$", stripped):
+            test = m.group(1)
+        elif m := re.match(r"alertname: (.*), time: (.*),$", stripped):
+            alertname, eval_time = m.group(1), m.group(2)
+        elif stripped.startswith("exp:["):
+            in_got = False
+        elif stripped.startswith("got:["):
+            in_got = True
+        elif in_got and (m := _GOT.match(line)):
+            if m.group(1) == "Labels":
+                labels = _labels(m.group(2))
+            else:
+                key = annotation_key(test, alertname, eval_time, labels)
+                found[key] = dict(sorted(_labels(m.group(2)).items()))
+    return found
+
+
+def _stage(files: Mapping[str, str], root: Path) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _rule_tests(
+    loaded: Sequence[LoadedPlugin], opts: BuildOptions, promtool: str
+) -> tuple[dict[str, str], list[Problem]]:
+    """Render, fill in annotations promtool computes where fragments leave them open, run."""
+    annotations: dict[AnnotationKey, dict[str, str]] = {}
+    for _ in range(3):
+        files = _render_files(loaded, opts, annotations)
+        failures: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="boss-ruletest-") as tmp:
+            _stage(files, Path(tmp))
+            tests_dir = Path(tmp) / "monitoring/prometheus/tests"
+            for item in loaded:
+                test_file = tests_dir / f"{item.name}.yml"
+                if not test_file.exists():
+                    continue
+                done = run_tool([promtool, "test", "rules", test_file.name], cwd=tests_dir)
+                if done.returncode != 0:
+                    failures[item.name] = done.stdout + done.stderr
+        if not failures:
+            return files, []
+        more = {}
+        for output in failures.values():
+            more.update(_actual_annotations(output))
+        fillable = {k: v for k, v in more.items() if k not in annotations}
+        if not fillable:
+            break
+        annotations.update(fillable)
+    by_name = {item.name: item for item in loaded}
+    return files, [
+        Problem(by_name[name].where, "rule tests", f"promtool test rules failed:\n{output.strip()}")
+        for name, output in failures.items()
+    ]
+
+
+def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> dict[str, str]:
+    """Validate and render every generated file in memory: ``{relative path: text}``.
+
+    Raises ``BuildError`` listing every problem; needs promtool (``make tools``) to parse
+    the queries and run the rule unit tests.
+    """
+    opts = opts or BuildOptions()
+    problems = validate(loaded, opts.runbooks_dir)
+    if problems:
+        raise BuildError(problems)
+    promtool = find_tool("promtool")
+    problems = _promql_syntax(loaded, promtool)
+    if problems:
+        raise BuildError(problems)
+    files, problems = _rule_tests(loaded, opts, promtool)
+    if problems:
+        raise BuildError(problems)
+    return files
+
+
+def _owned(out: Path) -> set[str]:
+    """Generated files already on disk in the folders the build owns."""
+    found = set()
+    for folder in GENERATED_DIRS:
+        base = out / folder
+        if base.is_dir():
+            found |= {p.relative_to(out).as_posix() for p in base.iterdir() if p.is_file()}
+    return found
+
+
+def drift(files: Mapping[str, str], out: Path) -> list[str]:
+    """Paths that differ from ``files`` on disk: changed, missing, or stale leftovers."""
+    differ = []
+    for rel, text in files.items():
+        path = out / rel
+        if not path.is_file() or path.read_text() != text:
+            differ.append(rel)
+    differ.extend(sorted(_owned(out) - set(files)))
+    return sorted(differ)
+
+
+def write(files: Mapping[str, str], out: Path) -> list[str]:
+    """Write ``files`` under ``out`` (atomically each) and remove stale ones; return changes."""
+    changed = drift(files, out)
+    for rel in sorted(_owned(out) - set(files)):
+        (out / rel).unlink()
+    for rel, text in files.items():
+        path = out / rel
+        if path.is_file() and path.read_text() == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return changed

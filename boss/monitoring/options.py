@@ -1,0 +1,57 @@
+"""What a monitoring build is for: targets, labels, intervals, secrets and routing knobs.
+
+Every default suits the compose stack in ``compose.monitoring.yml``; the CLI flags of
+``boss monitoring build`` map one to one onto these fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ("DEFAULT_WEBHOOK_FILE", "BuildOptions")
+
+DEFAULT_WEBHOOK_FILE = "/run/secrets/discord_webhook"
+
+
+def _webhooks() -> dict[str, str]:
+    return {s: DEFAULT_WEBHOOK_FILE for s in ("critical", "warning", "info")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """Inputs of ``boss monitoring build`` besides the installed plugins."""
+
+    targets: tuple[str, ...] = ("boss:8000",)
+    """``host:port`` of every boss replica Prometheus scrapes (ignored with ``targets_file``)."""
+    targets_file: str | None = None
+    """A Prometheus file_sd file listing the boss replicas (as Prometheus sees its path)."""
+    metrics_path: str = "/metrics"
+    cluster: str = "boss"
+    """The ``cluster`` external label on every series and alert leaving Prometheus."""
+    environment: str = "production"
+    """The ``environment`` external label."""
+    scrape_interval: str = "15s"
+    evaluation_interval: str = "15s"
+    alertmanager: str = "alertmanager:9093"
+    prometheus: str = "localhost:9090"
+    """Where Prometheus scrapes itself."""
+    grafana: str = "grafana:3000"
+    prometheus_url: str = "http://prometheus:9090"
+    """The URL Grafana's provisioned datasource uses."""
+    metrics_token_file: str | None = None
+    """Bearer-token file Prometheus sends to boss's ``/metrics`` (``BOSS_METRICS__TOKEN``)."""
+    remote_write_url: str | None = None
+    """Long-term storage (Mimir, Thanos receive, Grafana Cloud) Prometheus writes to."""
+    remote_write_token_file: str | None = None
+    webhook_files: dict[str, str] = field(default_factory=_webhooks)
+    """Discord webhook URL file per severity (Alertmanager reads it; the URL stays secret)."""
+    group_wait_critical: str = "0s"
+    group_wait_warning: str = "30s"
+    group_wait_info: str = "5m"
+    group_interval: str = "5m"
+    repeat_interval: str = "12h"
+    runbook_url_base: str = "docs/runbooks"
+    """Prefix of each alert's ``runbook_url`` annotation (set it to your repository's web URL)."""
+    runbooks_dir: Path = Path("docs/runbooks")
+    """Where the build checks that every alert's runbook page exists."""

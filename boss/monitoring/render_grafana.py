@@ -1,0 +1,306 @@
+"""Render the Grafana 11 dashboard (one row per plugin) and Grafana's provisioning files.
+
+Ids are derived from names, not counters, so adding a plugin never renumbers the panels of
+another: the dashboard UID hashes the dashboard name, each panel id hashes
+``plugin/panel title``. JSON has no comments, so the "generated, do not edit" note lives in
+the dashboard ``description`` and in a top-level ``__generated`` key (Grafana keeps unknown
+top-level keys of a provisioned dashboard and ignores them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from boss._specs import Panel, Threshold
+from boss.loader import LoadedPlugin
+from boss.monitoring.options import BuildOptions
+from boss.monitoring.yamlout import GENERATED_NOTE, dump_json, dump_yaml
+
+__all__ = (
+    "DASHBOARD_NAME",
+    "DATASOURCE_UID",
+    "dashboard",
+    "dashboard_json",
+    "dashboards_provisioning",
+    "datasource_provisioning",
+    "layout",
+    "stable_id",
+)
+
+DASHBOARD_NAME = "boss"
+DATASOURCE_UID = "boss-prometheus"
+GRID_WIDTH = 24
+SCHEMA_VERSION = 39  # Grafana 11.0; later 11.x releases migrate it on load
+DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
+_DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def stable_id(*parts: str) -> int:
+    """A positive 31-bit integer derived from ``parts`` (Grafana panel ids are integers)."""
+    digest = hashlib.sha256("/".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+def _uid(name: str) -> str:
+    return "boss-" + hashlib.sha256(f"dashboard/{name}".encode()).hexdigest()[:12]
+
+
+def layout(panels: Sequence[Panel], top: int) -> tuple[list[dict[str, int]], int]:
+    """Shelf packing: panels left to right in declaration order, wrapping at 24 columns.
+
+    Returns each panel's ``gridPos`` and the first free ``y`` below them. A shelf is as tall
+    as its tallest panel, so no two panels overlap.
+    """
+    positions: list[dict[str, int]] = []
+    x, y, shelf = 0, top, 0
+    for panel in panels:
+        w = min(max(panel.width, 1), GRID_WIDTH)
+        if x + w > GRID_WIDTH:
+            x, y, shelf = 0, y + shelf, 0
+        positions.append({"h": panel.height, "w": w, "x": x, "y": y})
+        x += w
+        shelf = max(shelf, panel.height)
+    return positions, y + shelf
+
+
+def _steps(thresholds: Sequence[Threshold]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = [{"color": t.color, "value": t.value} for t in thresholds]
+    if not steps or steps[0]["value"] is not None:
+        steps.insert(0, {"color": "green", "value": None})
+    return steps
+
+
+def _reduce() -> dict[str, Any]:
+    return {"calcs": ["lastNotNull"], "fields": "", "values": False}
+
+
+def _options(panel: Panel) -> dict[str, Any]:
+    tooltip = {"mode": "multi", "sort": "desc"}
+    if panel.kind == "timeseries":
+        return {
+            "legend": {
+                "calcs": ["mean", "max", "lastNotNull"],
+                "displayMode": "table",
+                "placement": "bottom",
+                "showLegend": True,
+            },
+            "tooltip": tooltip,
+        }
+    if panel.kind == "piechart":
+        return {
+            "reduceOptions": _reduce(),
+            "pieType": "pie",
+            "legend": {
+                "displayMode": "table",
+                "placement": "right",
+                "showLegend": True,
+                "values": ["value", "percent"],
+            },
+            "tooltip": {"mode": "single", "sort": "none"},
+            "displayLabels": ["name"],
+        }
+    if panel.kind == "stat":
+        return {
+            "reduceOptions": _reduce(),
+            "colorMode": "value",
+            "graphMode": "area",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "textMode": "auto",
+            "wideLayout": True,
+            "showPercentChange": False,
+        }
+    if panel.kind == "gauge":
+        return {
+            "reduceOptions": _reduce(),
+            "orientation": "auto",
+            "showThresholdLabels": False,
+            "showThresholdMarkers": True,
+        }
+    if panel.kind == "bargauge":
+        return {
+            "reduceOptions": _reduce(),
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "showUnfilled": True,
+            "valueMode": "color",
+        }
+    return {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
+
+
+def _field_defaults(panel: Panel) -> dict[str, Any]:
+    defaults: dict[str, Any] = {
+        "unit": panel.unit,
+        "thresholds": {"mode": "absolute", "steps": _steps(panel.thresholds)},
+        "mappings": [],
+    }
+    if panel.decimals is not None:
+        defaults["decimals"] = panel.decimals
+    if panel.kind == "timeseries":
+        defaults["color"] = {"mode": "palette-classic"}
+        defaults["custom"] = {
+            "drawStyle": "line",
+            "lineWidth": 1,
+            "fillOpacity": 10,
+            "gradientMode": "none",
+            "showPoints": "never",
+            "spanNulls": False,
+            "axisPlacement": "auto",
+            "thresholdsStyle": {"mode": "line" if panel.thresholds else "off"},
+        }
+    elif panel.kind in ("piechart", "table"):
+        defaults["color"] = {"mode": "palette-classic"}
+    else:
+        defaults["color"] = {"mode": "thresholds"}
+    return defaults
+
+
+def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
+    instant = panel.kind in ("piechart", "table")
+    targets = []
+    for index, query in enumerate(panel.queries):
+        target: dict[str, Any] = {
+            "datasource": _DATASOURCE,
+            "editorMode": "code",
+            "expr": query.expr,
+            "legendFormat": query.legend or "__auto",
+            "refId": chr(ord("A") + index),
+            "range": not (query.instant or instant),
+            "instant": query.instant or instant,
+        }
+        if panel.kind == "table":
+            target["format"] = "table"
+        targets.append(target)
+    return {
+        "datasource": _DATASOURCE,
+        "description": panel.description,
+        "fieldConfig": {"defaults": _field_defaults(panel), "overrides": []},
+        "gridPos": pos,
+        "id": stable_id(plugin, panel.title),
+        "options": _options(panel),
+        "targets": targets,
+        "title": panel.title,
+        "type": panel.kind,
+    }
+
+
+def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
+    """The dashboard as a JSON-ready dict: a row per plugin that has panels."""
+    panels: list[dict[str, Any]] = []
+    y = 0
+    for item in loaded:
+        if not item.plugin.panels:
+            continue
+        panels.append(
+            {
+                "collapsed": False,
+                "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
+                "id": stable_id(item.name, "__row__"),
+                "panels": [],
+                "title": item.plugin.display_title,
+                "type": "row",
+            }
+        )
+        positions, y = layout(item.plugin.panels, y + 1)
+        panels.extend(
+            _panel(item.name, p, pos) for p, pos in zip(item.plugin.panels, positions, strict=True)
+        )
+    return {
+        "__generated": GENERATED_NOTE,
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "description": f"boss: every installed plugin's panels, one row each. {GENERATED_NOTE}",
+        "editable": False,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "id": None,
+        "links": [],
+        "panels": panels,
+        "refresh": "30s",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": ["boss", "generated"],
+        "templating": {
+            "list": [
+                {
+                    "current": {"selected": False, "text": "Prometheus", "value": DATASOURCE_UID},
+                    "hide": 0,
+                    "includeAll": False,
+                    "label": "Data source",
+                    "multi": False,
+                    "name": "datasource",
+                    "options": [],
+                    "query": "prometheus",
+                    "refresh": 1,
+                    "regex": "",
+                    "skipUrlSync": False,
+                    "type": "datasource",
+                }
+            ]
+        },
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {"refresh_intervals": ["10s", "30s", "1m", "5m", "15m", "1h"]},
+        "timezone": "browser",
+        "title": "boss",
+        "uid": _uid(DASHBOARD_NAME),
+        "version": 1,
+        "weekStart": "",
+    }
+
+
+def dashboard_json(loaded: Sequence[LoadedPlugin]) -> str:
+    """The dashboard file text."""
+    return dump_json(dashboard(loaded))
+
+
+def datasource_provisioning(opts: BuildOptions) -> str:
+    """Grafana datasource provisioning: the Prometheus of the stack, with a fixed UID."""
+    return dump_yaml(
+        {
+            "apiVersion": 1,
+            "datasources": [
+                {
+                    "name": "Prometheus",
+                    "uid": DATASOURCE_UID,
+                    "type": "prometheus",
+                    "access": "proxy",
+                    "url": opts.prometheus_url,
+                    "isDefault": True,
+                    "editable": False,
+                    "jsonData": {"timeInterval": opts.scrape_interval, "httpMethod": "POST"},
+                }
+            ],
+        }
+    )
+
+
+def dashboards_provisioning() -> str:
+    """Grafana dashboard provisioning: load every JSON file the build writes, read-only."""
+    return dump_yaml(
+        {
+            "apiVersion": 1,
+            "providers": [
+                {
+                    "name": "boss",
+                    "folder": "boss",
+                    "type": "file",
+                    "disableDeletion": True,
+                    "allowUiUpdates": False,
+                    "updateIntervalSeconds": 30,
+                    "options": {"path": DASHBOARDS_PATH, "foldersFromFilesStructure": False},
+                }
+            ],
+        }
+    )

@@ -1,0 +1,154 @@
+"""Render ``prometheus.yml``, one rule file per plugin and one promtool test file per plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from boss._specs import RuleTest
+from boss.loader import LoadedPlugin
+from boss.monitoring.options import BuildOptions
+from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
+
+__all__ = (
+    "AnnotationKey",
+    "annotation_key",
+    "prometheus_yml",
+    "rule_file_names",
+    "rules_yml",
+    "tests_yml",
+)
+
+PROM_DIR = "monitoring/prometheus"
+
+AnnotationKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+"""(test name, alertname, eval_time, sorted labels incl. alertname) of one expected alert."""
+
+
+def rule_file_names(loaded: Sequence[LoadedPlugin]) -> list[str]:
+    """Rule file names (relative to ``rules/``) for every plugin that has rules."""
+    return [
+        f"{item.name}.yml"
+        for item in loaded
+        if item.plugin.alerts or item.plugin.recording_rules
+    ]
+
+
+def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
+    """The Prometheus configuration: globals, alerting, rule files and scrape jobs."""
+    boss_job: dict[str, Any] = {"job_name": "boss", "metrics_path": opts.metrics_path}
+    if opts.metrics_token_file:
+        boss_job["authorization"] = {"type": "Bearer", "credentials_file": opts.metrics_token_file}
+    if opts.targets_file:
+        boss_job["file_sd_configs"] = [{"files": [opts.targets_file], "refresh_interval": "1m"}]
+    else:
+        boss_job["static_configs"] = [{"targets": list(opts.targets)}]
+    config: dict[str, Any] = {
+        "global": {
+            "scrape_interval": opts.scrape_interval,
+            "evaluation_interval": opts.evaluation_interval,
+            "external_labels": {"cluster": opts.cluster, "environment": opts.environment},
+        },
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [opts.alertmanager]}]}]},
+        "rule_files": [f"rules/{name}" for name in rule_file_names(loaded)],
+        "scrape_configs": [
+            boss_job,
+            {"job_name": "prometheus", "static_configs": [{"targets": [opts.prometheus]}]},
+            {"job_name": "alertmanager", "static_configs": [{"targets": [opts.alertmanager]}]},
+            {"job_name": "grafana", "static_configs": [{"targets": [opts.grafana]}]},
+        ],
+    }
+    if opts.remote_write_url:
+        remote: dict[str, Any] = {"url": opts.remote_write_url}
+        if opts.remote_write_token_file:
+            remote["authorization"] = {
+                "type": "Bearer",
+                "credentials_file": opts.remote_write_token_file,
+            }
+        config["remote_write"] = [remote]
+    return dump_yaml(config)
+
+
+def rules_yml(item: LoadedPlugin, opts: BuildOptions) -> str:
+    """The rule file of one plugin: one group named after it, recording rules first."""
+    rules: list[dict[str, Any]] = []
+    for rule in item.plugin.recording_rules:
+        entry: dict[str, Any] = {"record": rule.record, "expr": rule.expr}
+        if rule.labels:
+            entry["labels"] = dict(sorted(rule.labels.items()))
+        rules.append(entry)
+    base = opts.runbook_url_base.rstrip("/")
+    for alert in item.plugin.alerts:
+        rules.append(
+            {
+                "alert": alert.name,
+                "expr": alert.expr,
+                "for": alert.for_,
+                "labels": {"severity": alert.severity, **dict(sorted(alert.labels.items()))},
+                "annotations": {
+                    "summary": alert.summary,
+                    "description": alert.description,
+                    "runbook_url": f"{base}/{alert.runbook_page}",
+                },
+            }
+        )
+    header = f"Alerts and recording rules of plugin {item.name!r}.\n"
+    return dump_yaml({"groups": [{"name": item.name, "rules": rules}]}, header + GENERATED_NOTE)
+
+
+def _case(
+    test: RuleTest, annotations: Mapping[AnnotationKey, dict[str, str]]
+) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for case in test.alert_rule_test:
+        expected: list[dict[str, Any]] = []
+        for exp in case.exp_alerts:
+            labels = dict(sorted(exp.exp_labels.items()))
+            entry: dict[str, Any] = {"exp_labels": labels}
+            if exp.exp_annotations is not None:
+                entry["exp_annotations"] = dict(sorted(exp.exp_annotations.items()))
+            else:
+                key = annotation_key(test.name, case.alertname, case.eval_time, labels)
+                if key in annotations:
+                    entry["exp_annotations"] = annotations[key]
+            expected.append(entry)
+        cases.append(
+            {"eval_time": case.eval_time, "alertname": case.alertname, "exp_alerts": expected}
+        )
+    return cases
+
+
+def annotation_key(
+    test: str, alertname: str, eval_time: str, labels: Mapping[str, str]
+) -> AnnotationKey:
+    """The key under which promtool's actual annotations for one expected alert are kept."""
+    full = {**labels, "alertname": alertname}
+    return (test, alertname, eval_time, tuple(sorted(full.items())))
+
+
+def tests_yml(
+    item: LoadedPlugin,
+    loaded: Sequence[LoadedPlugin],
+    annotations: Mapping[AnnotationKey, dict[str, str]],
+) -> str:
+    """promtool unit tests of one plugin, run against every plugin's rule files.
+
+    Expected alerts whose fragment leaves ``exp_annotations`` unset get the annotations
+    promtool computes (``annotations``), since promtool always compares them.
+    """
+    tests = [
+        {
+            "name": test.name,
+            "interval": test.interval,
+            "input_series": [{"series": s.series, "values": s.values} for s in test.input_series],
+            "alert_rule_test": _case(test, annotations),
+        }
+        for test in item.plugin.rule_tests
+    ]
+    data = {
+        "rule_files": [f"../rules/{name}" for name in rule_file_names(loaded)],
+        "evaluation_interval": "1m",
+        "tests": tests,
+    }
+    header = f"promtool rule unit tests of plugin {item.name!r}.\n"
+    return dump_yaml(data, header + GENERATED_NOTE)

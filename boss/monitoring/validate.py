@@ -1,0 +1,197 @@
+"""Validation of every plugin's fragments before anything is rendered or written.
+
+Each finding names the plugin (and its entry point), the fragment and the problem; all
+findings are reported together so one build run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+
+from boss._specs import DURATION_RE, METRIC_NAME_RE, SEVERITIES
+from boss.loader import LoadedPlugin
+from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
+from boss.monitoring.errors import Problem
+from boss.monitoring.promql import PromQLReadError, read_query, read_series
+
+__all__ = ("check_query", "validate")
+
+_MAX_WIDTH = 24
+
+
+def _hint(name: str, catalogue: Catalogue) -> str:
+    if f"{name}_bucket" in catalogue.series:
+        return f" (it is a histogram: use {name}_bucket, {name}_sum or {name}_count)"
+    if f"{name}_total" in catalogue.series:
+        return f" (did you mean {name}_total?)"
+    close = difflib.get_close_matches(name, catalogue.known_names(), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def check_query(expr: str, catalogue: Catalogue) -> list[str]:
+    """Problems with the metrics and labels ``expr`` refers to (empty when all exist)."""
+    try:
+        refs = read_query(expr)
+    except PromQLReadError as exc:
+        return [f"invalid PromQL {expr!r}: {exc}"]
+    found: list[str] = []
+    available: set[str] = set(ALWAYS_LABELS) | refs.created
+    any_label = False
+    if not refs.selectors:
+        found.append(f"query {expr!r} selects no series")
+    for sel in refs.selectors:
+        if sel.metric is None:
+            found.append(f"a selector without a metric name in {expr!r}")
+            continue
+        info = catalogue.get(sel.metric)
+        if info is None:
+            found.append(f"unknown metric {sel.metric!r}{_hint(sel.metric, catalogue)}")
+            any_label = True  # do not pile label errors on top of a misspelt metric
+            continue
+        if info.labels is None:
+            any_label = True
+            continue
+        available |= info.labels
+        for label in sel.labels:
+            if label not in info.labels and label not in ALWAYS_LABELS:
+                have = ", ".join(sorted(info.labels | ALWAYS_LABELS))
+                found.append(f"metric {sel.metric!r} has no label {label!r} (labels: {have})")
+    if not any_label:
+        for label in sorted(refs.grouping | refs.used):
+            if label not in available:
+                found.append(
+                    f"unknown label {label!r}: no metric in the query carries it "
+                    f"(available: {', '.join(sorted(available))})"
+                )
+    return found
+
+
+def _duration(value: str) -> bool:
+    return bool(DURATION_RE.match(value))
+
+
+def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem]:
+    """Every problem in the fragments of ``loaded`` (an empty list means the build may go on)."""
+    catalogue = Catalogue(loaded)
+    problems: list[Problem] = []
+    alert_owner: dict[str, LoadedPlugin] = {}
+    record_owner: dict[str, LoadedPlugin] = {}
+    declared = {
+        sample
+        for item in loaded
+        for spec in item.plugin.metrics
+        for sample in (spec.name, *spec.sample_names)
+    }
+    for item in loaded:
+        where = item.where
+
+        def add(fragment: str, message: str, where: str = where) -> None:
+            problems.append(Problem(where, fragment, message))
+
+        for alert in item.plugin.alerts:
+            frag = f"alert {alert.name!r}"
+            if alert.name in alert_owner:
+                add(frag, f"duplicate alert name (also in {alert_owner[alert.name].where})")
+            alert_owner.setdefault(alert.name, item)
+            if alert.severity not in SEVERITIES:
+                add(frag, f"unknown severity {alert.severity!r} (allowed: {', '.join(SEVERITIES)})")
+            if not alert.summary.strip():
+                add(frag, "missing summary")
+            if not alert.description.strip():
+                add(frag, "missing description")
+            if not _duration(alert.for_):
+                add(frag, f"invalid 'for' duration {alert.for_!r}")
+            if "severity" in alert.labels:
+                add(frag, "set the severity with 'severity', not in 'labels'")
+            page = runbooks_dir / alert.runbook_page
+            if not page.is_file():
+                add(frag, f"missing runbook page {page} (write it: what it means, check, fix)")
+            for message in check_query(alert.expr, catalogue):
+                add(frag, message)
+        for rule in item.plugin.recording_rules:
+            frag = f"recording rule {rule.record!r}"
+            if not METRIC_NAME_RE.match(rule.record):
+                add(frag, "the record name is not a valid metric name")
+            if rule.record in record_owner:
+                add(frag, f"duplicate recording rule (also in {record_owner[rule.record].where})")
+            elif rule.record in declared:
+                add(frag, "the record name is already a declared metric")
+            record_owner.setdefault(rule.record, item)
+            for message in check_query(rule.expr, catalogue):
+                add(frag, message)
+        titles: set[str] = set()
+        for panel in item.plugin.panels:
+            frag = f"panel {panel.title!r}"
+            if not panel.title.strip():
+                add(frag, "missing title")
+            if panel.title in titles:
+                add(frag, "duplicate panel title in this plugin")
+            titles.add(panel.title)
+            if not 1 <= panel.width <= _MAX_WIDTH:
+                add(frag, f"width {panel.width} is outside 1..{_MAX_WIDTH}")
+            if panel.height < 1:
+                add(frag, f"height {panel.height} must be at least 1")
+            if not panel.queries:
+                add(frag, "has no queries")
+            for query in panel.queries:
+                for message in check_query(query.expr, catalogue):
+                    add(frag, message)
+    problems.extend(_validate_tests(loaded, catalogue, alert_owner))
+    return problems
+
+
+def _validate_tests(
+    loaded: Sequence[LoadedPlugin], catalogue: Catalogue, alert_owner: dict[str, LoadedPlugin]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    firing: set[str] = set()
+    quiet: set[str] = set()
+    for item in loaded:
+        names: set[str] = set()
+        for test in item.plugin.rule_tests:
+            frag = f"rule test {test.name!r}"
+
+            def add(message: str, frag: str = frag, where: str = item.where) -> None:
+                problems.append(Problem(where, frag, message))
+
+            if test.name in names:
+                add("duplicate rule test name in this plugin")
+            names.add(test.name)
+            if not _duration(test.interval):
+                add(f"invalid interval {test.interval!r}")
+            for series in test.input_series:
+                try:
+                    sel = read_series(series.series)
+                except PromQLReadError as exc:
+                    add(f"input series {series.series!r}: {exc}")
+                    continue
+                info = catalogue.get(sel.metric or "")
+                if info is None:
+                    add(f"input series uses unknown metric {sel.metric!r}")
+                elif info.labels is not None:
+                    extra = sorted(set(sel.labels) - info.labels - ALWAYS_LABELS)
+                    if extra:
+                        add(f"input series {sel.metric!r} has undeclared label(s) {', '.join(extra)}")
+            for case in test.alert_rule_test:
+                if not _duration(case.eval_time):
+                    add(f"invalid eval_time {case.eval_time!r}")
+                if case.alertname not in alert_owner:
+                    add(f"tests unknown alert {case.alertname!r}")
+                (firing if case.exp_alerts else quiet).add(case.alertname)
+    for name, owner in alert_owner.items():
+        missing = [
+            what
+            for what, seen in (("fires", firing), ("does not fire", quiet))
+            if name not in seen
+        ]
+        if missing:
+            problems.append(
+                Problem(
+                    owner.where,
+                    f"alert {name!r}",
+                    f"needs a rule test case where it {' and one where it '.join(missing)}",
+                )
+            )
+    return problems
