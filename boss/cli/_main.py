@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from boss.cli.config import config
+from boss.cli.db import db
+from boss.cli.monitoring import monitoring
 from boss.cli.plugins import plugins
 from boss.cli.serve import serve
 
@@ -20,6 +22,8 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(plugins)
 cli.add_command(config)
+cli.add_command(db)
+cli.add_command(monitoring)
 
 
 def main() -> None:

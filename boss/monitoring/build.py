@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +84,8 @@ def _render_files(
     board = dashboard(loaded)
     _check_panel_ids(board)
     files["monitoring/grafana/dashboards/boss.json"] = dump_json(board)
-    files["monitoring/grafana/provisioning/datasources/prometheus.yml"] = (
-        datasource_provisioning(opts)
+    files["monitoring/grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(
+        opts
     )
     files["monitoring/grafana/provisioning/dashboards/boss.yml"] = dashboards_provisioning()
     files["docs/metrics.md"] = metrics_md(loaded)
@@ -181,6 +184,10 @@ def _stage(files: Mapping[str, str], root: Path) -> None:
         path.write_text(text)
 
 
+def _run_tests(promtool: str, tests_dir: Path, name: str) -> subprocess.CompletedProcess[str]:
+    return run_tool([promtool, "test", "rules", f"{name}.yml"], cwd=tests_dir)
+
+
 def _rule_tests(
     loaded: Sequence[LoadedPlugin], opts: BuildOptions, promtool: str
 ) -> tuple[dict[str, str], list[Problem]]:
@@ -192,13 +199,12 @@ def _rule_tests(
         with tempfile.TemporaryDirectory(prefix="boss-ruletest-") as tmp:
             _stage(files, Path(tmp))
             tests_dir = Path(tmp) / "monitoring/prometheus/tests"
-            for item in loaded:
-                test_file = tests_dir / f"{item.name}.yml"
-                if not test_file.exists():
-                    continue
-                done = run_tool([promtool, "test", "rules", test_file.name], cwd=tests_dir)
-                if done.returncode != 0:
-                    failures[item.name] = done.stdout + done.stderr
+            names = [item.name for item in loaded if (tests_dir / f"{item.name}.yml").exists()]
+            with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+                runs = pool.map(partial(_run_tests, promtool, tests_dir), names)
+                for name, done in zip(names, runs, strict=True):
+                    if done.returncode != 0:
+                        failures[name] = done.stdout + done.stderr
         if not failures:
             return files, []
         more = {}

@@ -141,7 +141,9 @@ def _label_list(toks: list[_Tok], i: int) -> tuple[list[str], int]:
         if toks[i].kind == "ident":
             names.append(toks[i].text)
         elif toks[i].text != ",":
-            raise PromQLReadError(f"unexpected {toks[i].text!r} in a label list at offset {toks[i].pos}")
+            raise PromQLReadError(
+                f"unexpected {toks[i].text!r} in a label list at offset {toks[i].pos}"
+            )
         i += 1
     return names, i + 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -30,10 +31,8 @@ def _metrics_of(expr: str, catalogue: Catalogue, records: dict[str, str]) -> set
         if info is None:
             continue
         if info.origin == "record" and name in records:
-            try:
+            with contextlib.suppress(PromQLReadError):
                 names.extend(read_query(records[name]).metrics)
-            except PromQLReadError:
-                pass
         elif info.origin == "metric":
             found.add(info.metric)
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
 __all__ = (
     "AnnotationKey",
     "annotation_key",
+    "duration_ms",
     "prometheus_yml",
     "rule_file_names",
     "rules_yml",
@@ -21,16 +23,25 @@ __all__ = (
 
 PROM_DIR = "monitoring/prometheus"
 
-AnnotationKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
-"""(test name, alertname, eval_time, sorted labels incl. alertname) of one expected alert."""
+AnnotationKey = tuple[str, str, int, tuple[tuple[str, str], ...]]
+"""(test name, alertname, eval_time in ms, sorted labels incl. alertname) of one alert."""
+
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_UNIT_MS |= {"w": 7 * _UNIT_MS["d"], "y": 365 * _UNIT_MS["d"]}
+
+
+def duration_ms(text: str) -> int:
+    """Milliseconds in a Prometheus (``90m``) or Go (``1h30m0s``) duration; -1 if invalid."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return -1
+    return int(sum(float(n) * _UNIT_MS[u] for n, u in parts))
 
 
 def rule_file_names(loaded: Sequence[LoadedPlugin]) -> list[str]:
     """Rule file names (relative to ``rules/``) for every plugin that has rules."""
     return [
-        f"{item.name}.yml"
-        for item in loaded
-        if item.plugin.alerts or item.plugin.recording_rules
+        f"{item.name}.yml" for item in loaded if item.plugin.alerts or item.plugin.recording_rules
     ]
 
 
@@ -123,7 +134,7 @@ def annotation_key(
 ) -> AnnotationKey:
     """The key under which promtool's actual annotations for one expected alert are kept."""
     full = {**labels, "alertname": alertname}
-    return (test, alertname, eval_time, tuple(sorted(full.items())))
+    return (test, alertname, duration_ms(eval_time), tuple(sorted(full.items())))
 
 
 def tests_yml(

@@ -64,7 +64,11 @@ def run_checks(out: Path) -> list[CheckResult]:
     tests = sorted(str(p) for p in (prom / "tests").glob("*.yml"))
     am = out / "monitoring" / "alertmanager" / "alertmanager.yml"
     plan: list[tuple[str, list[str], bool]] = [
-        ("promtool check config", [promtool, "check", "config", str(prom / "prometheus.yml")], True),
+        (
+            "promtool check config",
+            [promtool, "check", "config", str(prom / "prometheus.yml")],
+            True,
+        ),
         ("promtool check rules", [promtool, "check", "rules", *rules], bool(rules)),
         ("promtool test rules", [promtool, "test", "rules", *tests], bool(tests)),
         ("amtool check-config", [amtool, "check-config", str(am)], True),

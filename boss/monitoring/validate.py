@@ -173,7 +173,9 @@ def _validate_tests(
                 elif info.labels is not None:
                     extra = sorted(set(sel.labels) - info.labels - ALWAYS_LABELS)
                     if extra:
-                        add(f"input series {sel.metric!r} has undeclared label(s) {', '.join(extra)}")
+                        add(
+                            f"input series {sel.metric!r} has undeclared label(s) {', '.join(extra)}"
+                        )
             for case in test.alert_rule_test:
                 if not _duration(case.eval_time):
                     add(f"invalid eval_time {case.eval_time!r}")
@@ -182,9 +184,7 @@ def _validate_tests(
                 (firing if case.exp_alerts else quiet).add(case.alertname)
     for name, owner in alert_owner.items():
         missing = [
-            what
-            for what, seen in (("fires", firing), ("does not fire", quiet))
-            if name not in seen
+            what for what, seen in (("fires", firing), ("does not fire", quiet)) if name not in seen
         ]
         if missing:
             problems.append(

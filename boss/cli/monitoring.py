@@ -1,0 +1,230 @@
+"""``boss monitoring build`` and ``boss monitoring check``: generate and verify ops configs.
+
+``build`` merges every installed plugin's fragments into ``monitoring/`` and
+``docs/metrics.md`` (``--check`` only compares, for CI); ``check`` runs promtool and amtool
+on the files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from boss._specs import DURATION_RE, SEVERITIES
+from boss.cli._errors import fail, settings_or_exit
+from boss.monitoring import (
+    BuildError,
+    BuildOptions,
+    ToolMissingError,
+    drift,
+    load_fragments,
+    render,
+    run_checks,
+    write,
+)
+from boss.monitoring.options import DEFAULT_WEBHOOK_FILE
+
+__all__ = ("monitoring",)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not DURATION_RE.match(value):
+        raise click.BadParameter(f"{value!r} is not a Prometheus duration (15s, 5m, 1h)")
+    return value
+
+
+def _webhooks(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    files = {severity: DEFAULT_WEBHOOK_FILE for severity in SEVERITIES}
+    for value in values:
+        severity, sep, path = value.partition("=")
+        if not sep or not path or severity not in (*SEVERITIES, "all"):
+            raise click.BadParameter(
+                f"{value!r}: expected SEVERITY=PATH with SEVERITY one of "
+                f"{', '.join(SEVERITIES)} or all"
+            )
+        for name in SEVERITIES if severity == "all" else (severity,):
+            files[name] = path
+    return files
+
+
+@click.group()
+def monitoring() -> None:
+    """Generate and check the Prometheus, Alertmanager and Grafana configs."""
+
+
+@monitoring.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project root to write monitoring/… and docs/metrics.md under.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that differ.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="A boss replica to scrape (repeatable). Default boss:8000.",
+)
+@click.option(
+    "--targets-file", metavar="PATH", help="Scrape the replicas listed in a file_sd file."
+)
+@click.option("--cluster", default="boss", show_default=True, help="'cluster' external label.")
+@click.option(
+    "--environment", default="production", show_default=True, help="'environment' external label."
+)
+@click.option("--scrape-interval", default="15s", show_default=True, callback=_duration)
+@click.option("--evaluation-interval", default="15s", show_default=True, callback=_duration)
+@click.option("--alertmanager", default="alertmanager:9093", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--prometheus",
+    default="localhost:9090",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where Prometheus scrapes itself.",
+)
+@click.option("--grafana", default="grafana:3000", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--prometheus-url",
+    default="http://prometheus:9090",
+    show_default=True,
+    help="URL of the Grafana datasource.",
+)
+@click.option("--metrics-token-file", metavar="PATH", help="Bearer token file for /metrics.")
+@click.option("--remote-write-url", metavar="URL", help="Remote-write long-term storage URL.")
+@click.option("--remote-write-token-file", metavar="PATH", help="Bearer token file for it.")
+@click.option(
+    "--discord-webhook-file",
+    "webhook_files",
+    multiple=True,
+    metavar="SEVERITY=PATH",
+    callback=_webhooks,
+    help=f"Discord webhook URL file per severity (or all=PATH). Default {DEFAULT_WEBHOOK_FILE}.",
+)
+@click.option("--group-wait-critical", default="0s", show_default=True, callback=_duration)
+@click.option("--group-wait-warning", default="30s", show_default=True, callback=_duration)
+@click.option("--group-wait-info", default="5m", show_default=True, callback=_duration)
+@click.option("--group-interval", default="5m", show_default=True, callback=_duration)
+@click.option("--repeat-interval", default="12h", show_default=True, callback=_duration)
+@click.option(
+    "--runbook-url-base",
+    default="docs/runbooks",
+    show_default=True,
+    help="Prefix of runbook_url annotations (e.g. your repository's web URL of docs/runbooks).",
+)
+@click.option(
+    "--runbooks-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where every alert's runbook page must exist [default: OUT/docs/runbooks if it "
+    "exists, else ./docs/runbooks].",
+)
+def build(
+    out: Path,
+    check: bool,
+    targets: tuple[str, ...],
+    targets_file: str | None,
+    cluster: str,
+    environment: str,
+    scrape_interval: str,
+    evaluation_interval: str,
+    alertmanager: str,
+    prometheus: str,
+    grafana: str,
+    prometheus_url: str,
+    metrics_token_file: str | None,
+    remote_write_url: str | None,
+    remote_write_token_file: str | None,
+    webhook_files: dict[str, str],
+    group_wait_critical: str,
+    group_wait_warning: str,
+    group_wait_info: str,
+    group_interval: str,
+    repeat_interval: str,
+    runbook_url_base: str,
+    runbooks_dir: Path | None,
+) -> None:
+    """Validate every installed plugin's fragments and render the monitoring configs."""
+    if runbooks_dir is None:
+        runbooks_dir = out / "docs" / "runbooks"
+        if not runbooks_dir.is_dir():
+            runbooks_dir = Path("docs") / "runbooks"
+    opts = BuildOptions(
+        targets=targets or ("boss:8000",),
+        targets_file=targets_file,
+        cluster=cluster,
+        environment=environment,
+        scrape_interval=scrape_interval,
+        evaluation_interval=evaluation_interval,
+        alertmanager=alertmanager,
+        prometheus=prometheus,
+        grafana=grafana,
+        prometheus_url=prometheus_url,
+        metrics_token_file=metrics_token_file,
+        remote_write_url=remote_write_url,
+        remote_write_token_file=remote_write_token_file,
+        webhook_files=webhook_files,
+        group_wait_critical=group_wait_critical,
+        group_wait_warning=group_wait_warning,
+        group_wait_info=group_wait_info,
+        group_interval=group_interval,
+        repeat_interval=repeat_interval,
+        runbook_url_base=runbook_url_base,
+        runbooks_dir=runbooks_dir,
+    )
+    settings = settings_or_exit()
+    try:
+        loaded = load_fragments(settings)
+        files = render(loaded, opts)
+    except (BuildError, ToolMissingError) as exc:
+        fail(str(exc))
+    names = ", ".join(item.name for item in loaded)
+    if check:
+        differ = drift(files, out)
+        if differ:
+            click.echo(
+                "boss: generated files are out of date (run `boss monitoring build`):", err=True
+            )
+            for rel in differ:
+                click.echo(f"  {rel}", err=True)
+            raise SystemExit(1)
+        click.echo(f"monitoring: {len(files)} files up to date (plugins: {names})")
+        return
+    changed = write(files, out)
+    click.echo(
+        f"monitoring: wrote {len(changed)} changed of {len(files)} files under {out} "
+        f"(plugins: {names})"
+    )
+    for rel in changed:
+        click.echo(f"  {rel}")
+
+
+@monitoring.command("check")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project root holding monitoring/.",
+)
+def check_command(out: Path) -> None:
+    """Run promtool check config/rules, promtool test rules and amtool check-config."""
+    try:
+        results = run_checks(out)
+    except ToolMissingError as exc:
+        fail(str(exc))
+    failed = False
+    for result in results:
+        click.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}")
+        if not result.ok:
+            failed = True
+            click.echo("     " + " ".join(result.command), err=True)
+            for line in result.output.strip().splitlines():
+                click.echo(f"     {line}", err=True)
+    if failed:
+        raise SystemExit(1)
