@@ -243,7 +243,7 @@ class DiscordServer:
         self._httpd = httpd
         self.stopping.clear()
         self._thread = threading.Thread(
-            target=httpd.serve_forever, name="fake-discord", daemon=True
+            target=httpd.serve_forever, args=(0.05,), name="fake-discord", daemon=True
         )
         self._thread.start()
         return self

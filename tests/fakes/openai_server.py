@@ -169,7 +169,9 @@ class OpenAIServer:
         httpd.owner = self
         self._httpd = httpd
         self.stopping.clear()
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, args=(0.05,), name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 

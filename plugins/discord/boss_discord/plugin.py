@@ -1,0 +1,207 @@
+"""``DiscordPlugin``: task-event notifications and the admin test alert, sent off the request path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+import httpx
+from litestar import Litestar, Request, Response, post
+from litestar.config.app import AppConfig
+from litestar.events import EventListener, listener
+
+from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
+from boss.auth import ApiKey, require_admin
+from boss.errors import problem_response
+from boss_discord.dispatcher import Dispatcher
+from boss_discord.embeds import (
+    BLOCKED_STATUSES,
+    COMPLETED_STATUSES,
+    alert_test_message,
+    blocked_message,
+    completed_message,
+    created_message,
+)
+from boss_discord.observability import ALERTS, METRICS, PANELS, RULE_TESTS
+from boss_discord.redaction import install_log_filter
+from boss_discord.sender import WebhookSender
+from boss_discord.settings import DiscordSettings
+
+__all__ = ("DiscordPlugin",)
+
+logger = logging.getLogger("boss.discord")
+
+TEST_ALERT_WAIT = 30.0
+"""Seconds ``POST /api/admin/test-alert`` waits for the delivery result before answering 202."""
+
+
+class DiscordPlugin(BossPlugin):
+    """Posts task events (created, completed, blocked) and test alerts to Discord webhooks."""
+
+    name = "discord"
+    title = "Discord notifications"
+    metrics: ClassVar[tuple[MetricSpec, ...]] = METRICS
+    alerts: ClassVar[tuple[AlertRule, ...]] = ALERTS
+    rule_tests: ClassVar[tuple[RuleTest, ...]] = RULE_TESTS
+    panels: ClassVar[tuple[Panel, ...]] = PANELS
+    settings_type: ClassVar[type[Any] | None] = DiscordSettings
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``transport`` replaces httpx's network transport (embedding and tests only)."""
+        self._transport = transport
+        self.dispatcher: Dispatcher | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def setup(self, context: PluginContext) -> None:
+        """Read the settings and keep the counter; the worker starts with the app."""
+        super().setup(context)
+        self.settings: DiscordSettings = context.config or DiscordSettings()
+        self.settings.check()
+        self.messages = context.metrics.counter("discord_messages_sent_total")
+        install_log_filter()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
+        client = httpx.AsyncClient(
+            timeout=settings.timeout,
+            transport=self._transport,
+            headers={"User-Agent": "boss-discord (https://github.com/boss, 0.1.0)"},
+        )
+        self._client = client
+        sender = WebhookSender(
+            client,
+            retries=settings.retries,
+            backoff_base=settings.backoff_base,
+            max_retry_wait=settings.max_retry_wait,
+        )
+        dispatcher = Dispatcher(
+            webhooks=settings.webhooks,
+            sender=sender,
+            counter=self.messages,
+            queue_size=settings.queue_size,
+            drain_timeout=settings.drain_timeout,
+        )
+        await dispatcher.start()
+        self.dispatcher = dispatcher
+        if not settings.webhooks:
+            logger.info("discord: no webhook configured, notifications are off")
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            await client.aclose()
+            self._client = None
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _submit(self, channel: str, payload: dict[str, Any]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(channel, payload)
+
+    def _listeners(self) -> list[EventListener]:
+        settings = self.settings
+        channel = settings.task_channel
+
+        @listener("task.created")
+        async def on_task_created(task: Any = None, actor: str = "someone", **_: Any) -> None:
+            self._submit(channel, created_message(task, actor, username=settings.username))
+
+        @listener("task.status_changed")
+        async def on_task_status_changed(
+            task: Any = None,
+            actor: str = "someone",
+            new_status: Any = None,
+            note: str | None = None,
+            **_: Any,
+        ) -> None:
+            status = str(getattr(new_status, "value", new_status) or getattr(task, "status", ""))
+            if status in COMPLETED_STATUSES:
+                self._submit(
+                    channel, completed_message(task, actor, note, username=settings.username)
+                )
+            elif status in BLOCKED_STATUSES:
+                self._submit(
+                    channel, blocked_message(task, actor, note, username=settings.username)
+                )
+
+        return [on_task_created, on_task_status_changed]
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _test_alert_handler(self) -> Any:
+        plugin = self
+
+        @post(
+            "/api/admin/test-alert",
+            guards=[require_admin],
+            tags=["admin"],
+            status_code=200,
+            summary="Send a test message to the Discord alerts channel",
+        )
+        async def send_test_alert(request: Request[Any, Any, Any]) -> Response[Any]:
+            """Deliver a test message to the alerts channel and answer with the result."""
+            settings = plugin.settings
+            channel = settings.alert_channel
+            dispatcher = plugin.dispatcher
+            if dispatcher is None or not dispatcher.has_channel(channel):
+                return problem_response(
+                    503,
+                    f"No Discord webhook is configured for channel {channel!r} "
+                    f"(set BOSS_DISCORD__WEBHOOKS__{channel.upper()})",
+                    extra={"channel": channel, "delivery": "not_configured"},
+                )
+            user = request.scope.get("user")
+            who = user.name if isinstance(user, ApiKey) else "admin"
+            payload = alert_test_message(
+                who, plugin.context.settings.environment, username=settings.username
+            )
+            result = await dispatcher.deliver(channel, payload, TEST_ALERT_WAIT)
+            if result is None:
+                return Response(
+                    {
+                        "channel": channel,
+                        "status": "queued",
+                        "attempts": 0,
+                        "detail": "still queued",
+                    },
+                    status_code=202,
+                )
+            if result.status == "sent":
+                body = {
+                    "channel": result.channel,
+                    "status": result.status,
+                    "attempts": result.attempts,
+                    "detail": result.detail,
+                }
+                return Response(body, status_code=200)
+            return problem_response(
+                503 if result.status == "dropped" else 502,
+                f"The test alert was not delivered: {result.detail}",
+                extra={"channel": channel, "delivery": result.status, "attempts": result.attempts},
+            )
+
+        return send_test_alert
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        """Register the event listeners, the test-alert route and the delivery lifespan."""
+        app_config.listeners.extend(self._listeners())
+        app_config.route_handlers.append(self._test_alert_handler())
+        app_config.lifespan.append(self._lifespan)
+        return app_config
+
+    async def ping(self) -> str | None:
+        """Readiness: a detail when nothing is configured; failing only if the worker died."""
+        if not self.settings.webhooks:
+            return "no webhook configured"
+        dispatcher = self.dispatcher
+        if dispatcher is None or not dispatcher.running:
+            raise RuntimeError("the delivery worker is not running")
+        return (
+            f"channels: {', '.join(dispatcher.channels)}; "
+            f"queued {dispatcher.queued}/{dispatcher.queue_size}"
+        )
