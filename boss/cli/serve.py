@@ -17,6 +17,7 @@ import click
 from boss.app import load_plugins
 from boss.auth import ensure_generated_key, load_keyring
 from boss.cli._errors import fail, friendly_errors, settings_or_exit
+from boss.cli.db import migrate_embedded
 from boss.metrics_endpoint import MULTIPROC_ENV
 from boss.settings import Settings
 
@@ -24,6 +25,7 @@ __all__ = ("PREPARE_HOOKS", "serve")
 
 PREPARE_HOOKS: list[Callable[[Settings], None]] = []
 """Work to do before the server starts (e.g. migrating the embedded database)."""
+PREPARE_HOOKS.append(migrate_embedded)
 
 
 @click.command()

@@ -1,0 +1,1 @@
+"""Alembic versions of the tasks plugin (its own branch, labelled ``tasks``)."""

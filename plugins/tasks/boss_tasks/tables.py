@@ -1,0 +1,70 @@
+"""The tasks plugin's tables (SQLAlchemy Core); Alembic migrations create them.
+
+Task numbers come from an identity column (a sequence on PostgreSQL, ``AUTOINCREMENT`` on
+SQLite), so concurrent creates get distinct, increasing numbers without ``max() + 1``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from boss.database import UtcDateTime, new_metadata
+
+__all__ = ("ID_TYPE", "audit", "metadata", "tasks")
+
+metadata = new_metadata()
+ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+"""BIGINT on PostgreSQL; INTEGER on SQLite, where only that aliases the rowid."""
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("number", ID_TYPE, Identity(), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("assignee", String(100), nullable=True),
+    Column("priority", String(16), nullable=False, server_default="medium"),
+    Column("deadline", UtcDateTime, nullable=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority"),
+    CheckConstraint(
+        "status IN ('pending', 'in_progress', 'blocked', 'completed', 'cancelled')", name="status"
+    ),
+    Index("ix_tasks_status", "status"),
+    Index("ix_tasks_assignee", "assignee"),
+    sqlite_autoincrement=True,
+)
+
+audit = Table(
+    "tasks_audit",
+    metadata,
+    Column("id", ID_TYPE, Identity(), primary_key=True),
+    Column(
+        "task_number",
+        ID_TYPE,
+        ForeignKey("tasks.number", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_tasks_audit_task_number", "task_number", "id"),
+    sqlite_autoincrement=True,
+)
