@@ -1,0 +1,14 @@
+"""Section 3: the task API on PostgreSQL, with and without the Redis cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench._common import Options
+
+__all__ = ("run",)
+
+
+def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
+    """Not yet available."""
+    return {"skipped": "not written yet"}, {}
