@@ -62,7 +62,8 @@ class CachePlugin(BossPlugin):
         context.services.register(Cache, self.store)  # type: ignore[type-abstract]
 
     def on_app_init(self, app_config: Any) -> Any:
-        """Close the Redis connections when the app shuts down."""
+        """Start the store's background work with the app; close Redis when it stops."""
+        app_config.on_startup.append(self.store.start)
         app_config.on_shutdown.append(self.store.close)
         return app_config
 

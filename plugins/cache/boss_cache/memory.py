@@ -81,6 +81,9 @@ class MemoryCache:
         """Always ready: the store is this process's memory."""
         return f"in-process ({len(self._entries)} entries)"
 
+    async def start(self) -> None:
+        """Nothing to start."""
+
     async def close(self) -> None:
         """Nothing to release."""
 

@@ -15,6 +15,8 @@ unreachable at once (and expires by its TTL), whichever instance would have read
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -31,7 +33,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
-__all__ = ("RedisCache", "redis_client")
+__all__ = ("HEAL_INTERVAL", "RedisCache", "redis_client")
+
+HEAL_INTERVAL = 1.0
+"""Seconds between background attempts to bump the epoch after a lost invalidation."""
 
 logger = logging.getLogger("boss.cache")
 _ERRORS = (RedisError, OSError, TimeoutError)
@@ -69,6 +74,7 @@ class RedisCache:
         "_counter_ttl_ms",
         "_dirty",
         "_epoch_key",
+        "_healer",
         "_location",
         "_metrics",
         "_prefix",
@@ -96,8 +102,10 @@ class RedisCache:
         self._metrics = instruments
         self._breaker = breaker
         self._dirty = False
+        self._healer: asyncio.Task[None] | None = None
         kwargs = redis.connection_pool.connection_kwargs
-        self._location = f"redis {kwargs.get('host', kwargs.get('path', '?'))}:{kwargs.get('port', '')}/{kwargs.get('db', 0)}"
+        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', 6379)}"
+        self._location = f"redis {where}/{kwargs.get('db', 0)}"
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source)
             for name, source in (("get", _GET), ("set", _SET), ("delete", _DELETE), ("incr", _INCR))
@@ -145,9 +153,7 @@ class RedisCache:
             return _FAILED
         try:
             if self._dirty:
-                await self._timed("epoch", self._redis.incr(self._epoch_key))
-                self._dirty = False
-                logger.warning("cache: bumped the epoch; entries cached before an outage are gone")
+                await self._bump_epoch()
             script = self._scripts[operation]
             result = await self._timed(
                 operation, script(keys=[self._epoch_key], args=[self._prefix, *args])
@@ -158,6 +164,37 @@ class RedisCache:
             return _FAILED
         self._succeeded()
         return result
+
+    async def _bump_epoch(self) -> None:
+        await self._timed("epoch", self._redis.incr(self._epoch_key))
+        self._dirty = False
+        logger.warning("cache: bumped the epoch; entries cached before an outage are unreachable")
+
+    async def heal(self) -> bool:
+        """Bump the epoch now if an invalidation was lost and Redis may be tried; True if done.
+
+        Runs every second in the background, so that other instances stop reading entries
+        this one failed to invalidate as soon as Redis answers, not at this one's next call.
+        """
+        if not self._dirty or not self._breaker.allow():
+            return False
+        try:
+            await self._bump_epoch()
+        except _ERRORS as exc:
+            self._failed(exc)
+            return False
+        self._succeeded()
+        return True
+
+    async def _heal_forever(self) -> None:
+        while True:
+            await asyncio.sleep(HEAL_INTERVAL)
+            await self.heal()
+
+    async def start(self) -> None:
+        """App start-up: run ``heal`` every second."""
+        if self._healer is None:
+            self._healer = asyncio.get_running_loop().create_task(self._heal_forever())
 
     async def _timed(self, operation: str, call: Awaitable[Any]) -> Any:
         started = time.perf_counter()
@@ -198,5 +235,10 @@ class RedisCache:
         return self._location
 
     async def close(self) -> None:
-        """Close the connection pool (app shutdown)."""
+        """Stop healing and close the connection pool (app shutdown)."""
+        if self._healer is not None:
+            self._healer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._healer
+            self._healer = None
         await self._redis.aclose()
