@@ -33,7 +33,7 @@ DASHBOARD_NAME = "boss"
 DATASOURCE_UID = "boss-prometheus"
 GRID_WIDTH = 24
 SCHEMA_VERSION = 39  # Grafana 11.0; later 11.x releases migrate it on load
-DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
+DASHBOARDS_PATH = "/etc/grafana/dashboards"
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
 
