@@ -15,7 +15,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
-from boss.auth import load_keyring, middleware_for
+from boss.auth import load_keyring, middleware_for, whoami
 from boss.core_plugin import CorePlugin
 from boss.database import Database
 from boss.database.health import database_health
@@ -106,7 +106,7 @@ def create_app(
     if limiter is not None:
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
 
-    route_handlers: list[Any] = [*health_handlers(), database_health]
+    route_handlers: list[Any] = [*health_handlers(), database_health, whoami]
     if settings.metrics.enabled:
         route_handlers.append(
             metrics_handler(settings.metrics.path, registry, settings.metrics.token)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+from litestar import Request, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -33,6 +34,7 @@ __all__ = (
     "load_keyring",
     "parse_key_entry",
     "require_admin",
+    "whoami",
 )
 
 ROLES = ("admin", "member")
@@ -179,3 +181,9 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
     user = connection.scope.get("user")
     if not isinstance(user, ApiKey) or user.role != "admin":
         raise PermissionDeniedException("This operation needs an admin API key")
+
+
+@get("/api/whoami", tags=["auth"], sync_to_thread=False)
+def whoami(request: Request[ApiKey, ApiKey, Any]) -> ApiKey:
+    """The name and role of the key that made this request (to check a key works)."""
+    return request.user

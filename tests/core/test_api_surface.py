@@ -24,8 +24,12 @@ def app(base_env):
 async def test_api_needs_a_key(app):
     async with AsyncTestClient(app) as client:
         missing = await client.get("/api/db/tasks/TASK-1")
-        wrong = await client.get("/api/db/tasks/TASK-1", headers={"Authorization": "Bearer nope-nope-nope-nope"})
-        basic = await client.get("/api/db/tasks/TASK-1", headers={"Authorization": f"Basic {ADMIN_KEY}"})
+        wrong = await client.get(
+            "/api/db/tasks/TASK-1", headers={"Authorization": "Bearer nope-nope-nope-nope"}
+        )
+        basic = await client.get(
+            "/api/db/tasks/TASK-1", headers={"Authorization": f"Basic {ADMIN_KEY}"}
+        )
         ok = await client.get("/api/db/tasks/TASK-1", headers=MEMBER)
         open_route = await client.get("/open/ping")
     assert missing.status_code == 401
@@ -50,9 +54,13 @@ async def test_member_may_not_use_admin_routes(app):
 async def test_validation_errors_name_the_field(app):
     async with AsyncTestClient(app) as client:
         wrong_type = await client.post("/api/items", json={"title": 5}, headers=ADMIN)
-        unknown = await client.post("/api/items", json={"title": "x", "colour": "red"}, headers=ADMIN)
+        unknown = await client.post(
+            "/api/items", json={"title": "x", "colour": "red"}, headers=ADMIN
+        )
         broken = await client.post(
-            "/api/items", content=b"{not json", headers={**ADMIN, "content-type": "application/json"}
+            "/api/items",
+            content=b"{not json",
+            headers={**ADMIN, "content-type": "application/json"},
         )
     assert wrong_type.status_code == 400
     body = wrong_type.json()
@@ -158,7 +166,9 @@ def test_keys_file_errors_name_file_and_line(tmp_path):
     keys = tmp_path / "keys"
     keys.write_text("# team keys\nana:admin:0123456789abcdef\nbob:boss:0123456789abcdef\n")
     with pytest.raises(SettingsError, match=rf"{keys}:3: unknown role 'boss'"):
-        load_keyring(load_settings({"BOSS_API_KEYS_FILE": str(keys), "BOSS_DATA_DIR": str(tmp_path)}))
+        load_keyring(
+            load_settings({"BOSS_API_KEYS_FILE": str(keys), "BOSS_DATA_DIR": str(tmp_path)})
+        )
     with pytest.raises(SettingsError, match="BOSS_API_KEYS_FILE: cannot read"):
         load_keyring(load_settings({"BOSS_API_KEYS_FILE": str(tmp_path / "none")}))
 
@@ -174,13 +184,18 @@ def test_generated_key_is_created_once_and_used(tmp_path):
     assert identity is not None
     assert identity.role == "admin"
     assert ring.identify(key + "x") is None
-    configured = load_settings({"BOSS_DATA_DIR": str(tmp_path / "other"), "BOSS_API_KEYS": "admin:0123456789abcdef"})
+    configured = load_settings(
+        {"BOSS_DATA_DIR": str(tmp_path / "other"), "BOSS_API_KEYS": "admin:0123456789abcdef"}
+    )
     assert ensure_generated_key(configured) is None
 
 
 def test_keyring_checks_every_key():
     ring = KeyRing(
-        [parse_key_entry("a:admin:0123456789abcdef", origin="x"), parse_key_entry("b:member:fedcba9876543210", origin="x")]
+        [
+            parse_key_entry("a:admin:0123456789abcdef", origin="x"),
+            parse_key_entry("b:member:fedcba9876543210", origin="x"),
+        ]
     )
     found = ring.identify("fedcba9876543210")
     assert found is not None

@@ -26,8 +26,25 @@ async def test_matched_route_is_labelled_by_template(app):
         for task_id in ("TASK-1", "TASK-2", "TASK-3"):
             assert (await client.get(f"/api/db/tasks/{task_id}", headers=ADMIN)).status_code == 200
         text = (await client.get("/metrics")).text
-    assert value(text, "http_requests_total", method="GET", endpoint="/api/db/tasks/{task_id}", status="200") == 3
-    assert value(text, "http_request_duration_seconds_count", method="GET", endpoint="/api/db/tasks/{task_id}") == 3
+    assert (
+        value(
+            text,
+            "http_requests_total",
+            method="GET",
+            endpoint="/api/db/tasks/{task_id}",
+            status="200",
+        )
+        == 3
+    )
+    assert (
+        value(
+            text,
+            "http_request_duration_seconds_count",
+            method="GET",
+            endpoint="/api/db/tasks/{task_id}",
+        )
+        == 3
+    )
     assert "TASK-1" not in text
 
 
@@ -39,7 +56,9 @@ async def test_unmatched_and_method_not_allowed_share_one_label(app):
         assert (await client.request("BREW", "/health")).status_code in (400, 405)
         text = (await client.get("/metrics")).text
     assert value(text, "http_requests_total", method="GET", endpoint=UNMATCHED, status="404") == 2
-    assert value(text, "http_requests_total", method="DELETE", endpoint=UNMATCHED, status="405") == 1
+    assert (
+        value(text, "http_requests_total", method="DELETE", endpoint=UNMATCHED, status="405") == 1
+    )
     assert "/no/such/path" not in text
     assert 'method="BREW"' not in text
 
@@ -73,11 +92,22 @@ async def test_ten_thousand_task_ids_do_not_grow_the_series(app):
             assert response.status_code == 200
         text = (await client.get("/metrics")).text
     assert series_count(text) == before
-    assert value(text, "http_requests_total", method="GET", endpoint="/api/db/tasks/{task_id}", status="200") == 10_001
+    assert (
+        value(
+            text,
+            "http_requests_total",
+            method="GET",
+            endpoint="/api/db/tasks/{task_id}",
+            status="200",
+        )
+        == 10_001
+    )
 
 
 async def test_disabled_metrics_remove_wrapper_and_endpoint(base_env):
-    app = create_app(load_settings({**base_env, "BOSS_METRICS__ENABLED": "false"}), plugins=[DemoPlugin])
+    app = create_app(
+        load_settings({**base_env, "BOSS_METRICS__ENABLED": "false"}), plugins=[DemoPlugin]
+    )
     assert isinstance(app, Litestar)
     assert not isinstance(app, HttpMetricsApp)
     async with AsyncTestClient(app) as client:

@@ -61,11 +61,20 @@ def test_histogram_series_clash_with_a_counter():
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        (MetricSpec(name="bad-name_total", kind="counter", help="x"), "not a valid Prometheus metric name"),
+        (
+            MetricSpec(name="bad-name_total", kind="counter", help="x"),
+            "not a valid Prometheus metric name",
+        ),
         (MetricSpec(name="things", kind="counter", help="x"), "must end in '_total'"),
         (MetricSpec(name="x_seconds", kind="histogram", help="x"), "needs buckets"),
-        (MetricSpec(name="x_seconds", kind="histogram", help="x", buckets=(2.0, 1.0)), "strictly increasing"),
-        (MetricSpec(name="x_total", kind="counter", help="x", labels=("bad-label",)), "not a valid label name"),
+        (
+            MetricSpec(name="x_seconds", kind="histogram", help="x", buckets=(2.0, 1.0)),
+            "strictly increasing",
+        ),
+        (
+            MetricSpec(name="x_total", kind="counter", help="x", labels=("bad-label",)),
+            "not a valid label name",
+        ),
         (MetricSpec(name="x_total", kind="counter", help="x", labels=("le",)), "reserved"),
         (MetricSpec(name="x", kind="gauge", help=""), "no help text"),
         (MetricSpec(name="x", kind="summary", help="x"), "invalid metric spec"),  # type: ignore[arg-type]
@@ -82,7 +91,9 @@ def test_unknown_severity_and_bad_duration():
     alert = AlertRule(name="A", expr="up == 0", severity="page", summary="s", description="d")  # type: ignore[arg-type]
     with pytest.raises(PluginLoadError, match="unknown severity 'page'"):
         load(make("mine", alerts=(alert,)))
-    slow = AlertRule(name="A", expr="up == 0", severity="info", summary="s", description="d", for_="5 minutes")
+    slow = AlertRule(
+        name="A", expr="up == 0", severity="info", summary="s", description="d", for_="5 minutes"
+    )
     with pytest.raises(PluginLoadError, match="'for' '5 minutes' is not a duration"):
         load(make("mine", alerts=(slow,)))
 
