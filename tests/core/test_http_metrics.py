@@ -10,7 +10,6 @@ from boss.app import create_app
 from boss.http_metrics import UNMATCHED, HttpMetricsApp
 from boss.settings import load_settings
 from tests.conftest import ADMIN
-
 from tests.core.helpers import DemoPlugin, series_count, value
 
 pytestmark = pytest.mark.anyio
