@@ -1,0 +1,1 @@
+"""Tests of the core's shared rate limiting."""
