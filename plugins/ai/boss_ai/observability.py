@@ -1,0 +1,120 @@
+"""The AI plugin's metrics, alert, rule tests and panels (plain data, no app needed)."""
+
+from __future__ import annotations
+
+from boss import (
+    AlertRule,
+    AlertTest,
+    ExpectedAlert,
+    MetricSpec,
+    Panel,
+    Query,
+    RuleTest,
+    Series,
+    Threshold,
+)
+
+__all__ = ("AI_BUCKETS", "ALERTS", "METRICS", "OPERATIONS", "PANELS", "RULE_TESTS", "STATUSES")
+
+AI_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+OPERATIONS = ("parse", "create")
+STATUSES = ("ok", "bad_answer", "unavailable", "timeout", "error")
+
+METRICS = (
+    MetricSpec(
+        name="ai_requests_total",
+        kind="counter",
+        help=(
+            "Natural-language intake requests by operation (parse, create) and outcome: ok, "
+            "bad_answer (502), unavailable (503), timeout (504), error (the task was refused)."
+        ),
+        labels=("operation", "status"),
+        label_values={"operation": OPERATIONS, "status": STATUSES},
+    ),
+    MetricSpec(
+        name="ai_request_duration_seconds",
+        kind="histogram",
+        help="Time the provider took to produce a draft, retries included, by operation.",
+        labels=("operation",),
+        buckets=AI_BUCKETS,
+        label_values={"operation": OPERATIONS},
+        unit="seconds",
+    ),
+)
+
+ALERTS = (
+    AlertRule(
+        name="AIRequestFailures",
+        expr=(
+            'sum by (job) (rate(ai_requests_total{status!="ok"}[5m]))'
+            " / sum by (job) (rate(ai_requests_total[5m])) > 0.1"
+        ),
+        for_="5m",
+        severity="warning",
+        summary="More than 10% of AI intake requests fail",
+        description=(
+            "{{ $value | humanizePercentage }} of natural-language intake requests failed over "
+            "the last 5 minutes (see ai_requests_total by status: bad_answer, unavailable, timeout)."
+        ),
+    ),
+)
+
+
+def _series(status: str, values: str) -> Series:
+    return Series(
+        series=f'ai_requests_total{{job="boss", operation="parse", status="{status}"}}',
+        values=values,
+    )
+
+
+RULE_TESTS = (
+    RuleTest(
+        name="AIRequestFailures fires at 20% failures",
+        input_series=(_series("ok", "0+8x30"), _series("timeout", "0+2x30")),
+        alert_rule_test=(
+            AlertTest(eval_time="3m", alertname="AIRequestFailures"),
+            AlertTest(
+                eval_time="20m",
+                alertname="AIRequestFailures",
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning", "job": "boss"}),),
+            ),
+        ),
+    ),
+    RuleTest(
+        name="AIRequestFailures stays quiet at 5% failures",
+        input_series=(_series("ok", "0+19x30"), _series("unavailable", "0+1x30")),
+        alert_rule_test=(
+            AlertTest(eval_time="10m", alertname="AIRequestFailures"),
+            AlertTest(eval_time="25m", alertname="AIRequestFailures"),
+        ),
+    ),
+)
+
+PANELS = (
+    Panel(
+        title="AI request duration p95",
+        kind="timeseries",
+        unit="s",
+        thresholds=(
+            Threshold(color="green"),
+            Threshold(color="orange", value=5.0),
+            Threshold(color="red", value=20.0),
+        ),
+        queries=(
+            Query(
+                expr="histogram_quantile(0.95, sum by (operation, le) (rate(ai_request_duration_seconds_bucket[5m])))",
+                legend="{{operation}}",
+            ),
+        ),
+    ),
+    Panel(
+        title="AI requests and failures (req/min)",
+        kind="timeseries",
+        unit="short",
+        description="Intake requests per minute, and those that failed (any status but ok).",
+        queries=(
+            Query(expr="sum(rate(ai_requests_total[5m])) * 60", legend="requests"),
+            Query(expr='sum(rate(ai_requests_total{status!="ok"}[5m])) * 60', legend="failures"),
+        ),
+    ),
+)
