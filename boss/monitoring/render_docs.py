@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import Catalogue
 from boss.monitoring.promql import PromQLReadError, read_query
+from boss.monitoring.render_prometheus import runbook_url
 from boss.monitoring.yamlout import GENERATED_NOTE
 
 __all__ = ("metrics_md",)
@@ -54,7 +55,7 @@ def metrics_md(loaded: Sequence[LoadedPlugin]) -> str:
         for alert in item.plugin.alerts:
             for metric in sorted(_metrics_of(alert.expr, catalogue, records)):
                 users[metric].append(
-                    f"alert [{alert.name}](runbooks/{alert.runbook_page}) ({alert.severity})"
+                    f"alert [{alert.name}]({runbook_url(alert, 'runbooks')}) ({alert.severity})"
                 )
         for panel in item.plugin.panels:
             used: set[str] = set()

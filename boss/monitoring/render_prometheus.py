@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from boss._specs import RuleTest
+from boss._specs import AlertRule, RuleTest
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
@@ -18,6 +18,7 @@ __all__ = (
     "prometheus_yml",
     "rule_file_names",
     "rules_yml",
+    "runbook_url",
     "tests_yml",
 )
 
@@ -99,12 +100,19 @@ def rules_yml(item: LoadedPlugin, opts: BuildOptions) -> str:
                 "annotations": {
                     "summary": alert.summary,
                     "description": alert.description,
-                    "runbook_url": f"{base}/{alert.runbook_page}",
+                    "runbook_url": runbook_url(alert, base),
                 },
             }
         )
     header = f"Alerts and recording rules of plugin {item.name!r}.\n"
     return dump_yaml({"groups": [{"name": item.name, "rules": rules}]}, header + GENERATED_NOTE)
+
+
+def runbook_url(alert: AlertRule, base: str) -> str:
+    """The alert's runbook: its own URL, or its page under ``base``."""
+    if alert.runbook.startswith(("https://", "http://")):
+        return alert.runbook
+    return f"{base}/{alert.runbook_page}"
 
 
 def _case(

@@ -16,7 +16,7 @@ from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
 from boss.monitoring.errors import Problem
 from boss.monitoring.promql import PromQLReadError, read_query, read_series
 
-__all__ = ("check_query", "validate")
+__all__ = ("check_query", "is_url", "validate")
 
 _MAX_WIDTH = 24
 
@@ -68,6 +68,11 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
     return found
 
 
+def is_url(runbook: str) -> bool:
+    """Whether an alert's ``runbook`` is a full URL (a third-party plugin's own docs)."""
+    return runbook.startswith(("https://", "http://"))
+
+
 def _duration(value: str) -> bool:
     return bool(DURATION_RE.match(value))
 
@@ -106,7 +111,7 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem
             if "severity" in alert.labels:
                 add(frag, "set the severity with 'severity', not in 'labels'")
             page = runbooks_dir / alert.runbook_page
-            if not page.is_file():
+            if not is_url(alert.runbook) and not page.is_file():
                 add(frag, f"missing runbook page {page} (write it: what it means, check, fix)")
             for message in check_query(alert.expr, catalogue):
                 add(frag, message)

@@ -370,3 +370,19 @@ def test_all_problems_are_reported_together(options_for: Any) -> None:
     message = problems_of(options_for, plugin)
     assert "unknown metric 'nope_total'" in message
     assert "missing summary" in message
+
+
+@pytest.mark.usefixtures("tools")
+def test_a_runbook_url_needs_no_local_page(tmp_path: Any) -> None:
+    from boss.monitoring import BuildOptions
+
+    url = "https://plugins.example.com/broken/runbooks/jobs-failing"
+    loaded = load(broken(alerts=(alert(runbook=url),)))
+    stubs = tmp_path / "runbooks"
+    stubs.mkdir()
+    for item in loaded:
+        for other in item.plugin.alerts:
+            if item.name == "core":
+                (stubs / other.runbook_page).write_text("#\n")
+    files = render(loaded, BuildOptions(runbooks_dir=stubs))
+    assert f"runbook_url: {url}" in files["monitoring/prometheus/rules/broken.yml"]
