@@ -52,6 +52,8 @@ async def test_errors_read_as_misses_and_the_breaker_stops_calling_redis(
         await store.set("boss:task:1", b"v3")  # the probe succeeds and closes the circuit
         assert store.breaker.state == "closed"
         assert metrics.circuit_open == 0
+        assert not store.dirty  # the probe bumped the epoch first: v1 is unreachable
+        assert redis_server.client().get("boss:cache:epoch") == b"1"
         assert await store.get("boss:task:1") == b"v3"
     finally:
         await store.close()
@@ -81,6 +83,29 @@ async def test_lost_invalidation_makes_old_entries_unreachable(redis_server: Red
     finally:
         raw.close()
         await store.close()
+
+
+async def test_any_failure_makes_the_next_call_start_a_fresh_epoch(
+    redis_server: RedisServer,
+) -> None:
+    writer, _ = redis_store(redis_server.url)
+    reader, _ = redis_store(redis_server.url)
+    raw = redis_server.client()
+    try:
+        await writer.set("boss:task:3", b"old version")
+        assert await reader.get("boss:task:3") == b"old version"
+        raw.save()
+        redis_server.stop()
+        await writer.delete("boss:task:3")  # lost
+        assert await reader.get("boss:task:3") is None  # the reader saw Redis fail too
+        redis_server.start()
+        # whoever calls first after the outage moves the epoch: the reader, here
+        assert await reader.get("boss:task:3") is None
+        assert redis_server.client().get("boss:cache:epoch") == b"1"
+    finally:
+        raw.close()
+        await writer.close()
+        await reader.close()
 
 
 async def test_healing_protects_instances_that_saw_no_outage(redis_server: RedisServer) -> None:
@@ -126,7 +151,9 @@ async def test_a_hung_redis_costs_one_socket_timeout_per_call_until_the_circuit_
         assert store.breaker.state == "open"
         assert await store.get("boss:task:1") is None
         assert metrics.connection_errors == 2
-        assert metrics.redis_calls("get") == 2
+        # one call each: the get, then (Redis having failed) the epoch bump before the next
+        assert metrics.redis_calls("get") == 1
+        assert metrics.redis_calls("epoch") == 1
         with pytest.raises(RuntimeError, match="Redis unreachable"):
             await store.ping()
     finally:

@@ -61,4 +61,7 @@ async def test_ready_names_the_cache_while_redis_is_down(
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         metrics = (await client.get("/metrics")).text
-    assert "redis_connection_errors_total 1.0" in metrics
+    errors = [
+        line for line in metrics.splitlines() if line.startswith("redis_connection_errors_total ")
+    ]
+    assert float(errors[0].split()[1]) >= 1  # the failed ping (and maybe background heals)

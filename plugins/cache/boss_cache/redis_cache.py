@@ -5,12 +5,17 @@ Never raises: a failed call is counted (``redis_connection_errors_total``, resul
 few consecutive failures, so a dead Redis costs requests nothing.
 
 Staleness after an outage: an invalidation (``delete``/``incr``) that failed or was skipped
-while Redis was unreachable could leave an old entry readable once Redis is back. Every key
-therefore lives under an epoch, ``<prefix><epoch>:<key>``, with the epoch itself stored in
-Redis (``<prefix>epoch``) and resolved inside one Lua script per call, so every instance
-sees the same epoch at no extra round trip. An instance that lost an invalidation bumps the
-epoch before its next call once Redis answers: everything cached earlier becomes
-unreachable at once (and expires by its TTL), whichever instance would have read it.
+while Redis was unreachable could leave an old entry readable once Redis is back (a Redis
+that restarts with its data, or a network split that hid it from one instance only). Every
+key therefore lives under an epoch, ``<prefix><epoch>:<key>``, with the epoch itself stored
+in Redis (``<prefix>epoch``) and resolved inside one Lua script per call, so every instance
+sees the same epoch at no extra round trip. An instance that saw any Redis failure (or
+skipped an invalidation while its circuit was open) bumps the epoch before its next call
+once Redis answers, and a background task tries that every second: everything cached
+earlier becomes unreachable at once (and expires by its TTL), whichever instance reads it.
+The price is an empty cache after each outage or blip; correctness wins over hit rate.
+Residual window: an instance that saw no failure at all may read an old entry for up to
+about a second after Redis returns, until a failing instance's background bump lands.
 """
 
 from __future__ import annotations
@@ -171,12 +176,13 @@ class RedisCache:
         logger.warning("cache: bumped the epoch; entries cached before an outage are unreachable")
 
     async def heal(self) -> bool:
-        """Bump the epoch now if an invalidation was lost and Redis may be tried; True if done.
+        """Bump the epoch now if Redis failed since the last bump; True if done.
 
-        Runs every second in the background, so that other instances stop reading entries
-        this one failed to invalidate as soon as Redis answers, not at this one's next call.
+        Runs every second in the background (past the breaker: a probe a second costs no
+        request anything), so that other instances stop reading entries this one failed to
+        invalidate as soon as Redis answers, not at this one's next call.
         """
-        if not self._dirty or not self._breaker.allow():
+        if not self._dirty:
             return False
         try:
             await self._bump_epoch()
@@ -209,6 +215,9 @@ class RedisCache:
             self._dirty = True
 
     def _failed(self, exc: BaseException) -> None:
+        # Whatever failed, other writes may have lost their invalidations meanwhile (ours or,
+        # during the same outage, another instance's): start again from a fresh epoch.
+        self._dirty = True
         self._metrics.connection_errors.inc()
         if self._breaker.failure():
             self._metrics.circuit_open.set(1)
