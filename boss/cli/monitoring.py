@@ -214,6 +214,8 @@ def build(
 )
 def check_command(out: Path) -> None:
     """Run promtool check config/rules, promtool test rules and amtool check-config."""
+    if not (out / "monitoring" / "prometheus" / "prometheus.yml").is_file():
+        fail(f"no generated files under {out / 'monitoring'}: run `boss monitoring build` first")
     try:
         results = run_checks(out)
     except ToolMissingError as exc:
@@ -223,8 +225,8 @@ def check_command(out: Path) -> None:
         click.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}")
         if not result.ok:
             failed = True
-            click.echo("     " + " ".join(result.command), err=True)
+            click.echo("     " + " ".join(result.command))
             for line in result.output.strip().splitlines():
-                click.echo(f"     {line}", err=True)
+                click.echo(f"     {line}")
     if failed:
         raise SystemExit(1)
