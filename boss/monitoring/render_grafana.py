@@ -48,21 +48,21 @@ def _uid(name: str) -> str:
 
 
 def layout(panels: Sequence[Panel], top: int) -> tuple[list[dict[str, int]], int]:
-    """Shelf packing: panels left to right in declaration order, wrapping at 24 columns.
+    """Skyline packing: each panel, in declaration order, goes where it sits highest.
 
-    Returns each panel's ``gridPos`` and the first free ``y`` below them. A shelf is as tall
-    as its tallest panel, so no two panels overlap.
+    Every column keeps the ``y`` where it is free; a panel of width ``w`` lands at the
+    left-most ``x`` whose ``w`` columns are free the earliest, on top of the tallest of them,
+    so panels never overlap and small stat panels fill the gaps beside large graphs.
+    Returns each panel's ``gridPos`` and the first ``y`` below all of them.
     """
+    free = [top] * GRID_WIDTH
     positions: list[dict[str, int]] = []
-    x, y, shelf = 0, top, 0
     for panel in panels:
         w = min(max(panel.width, 1), GRID_WIDTH)
-        if x + w > GRID_WIDTH:
-            x, y, shelf = 0, y + shelf, 0
+        y, x = min((max(free[x : x + w]), x) for x in range(GRID_WIDTH - w + 1))
         positions.append({"h": panel.height, "w": w, "x": x, "y": y})
-        x += w
-        shelf = max(shelf, panel.height)
-    return positions, y + shelf
+        free[x : x + w] = [y + panel.height] * w
+    return positions, max(free)
 
 
 def _steps(thresholds: Sequence[Threshold]) -> list[dict[str, Any]]:
