@@ -67,52 +67,159 @@ def monitoring() -> None:
 @click.option(
     "--target",
     "targets",
+    envvar="BOSS_MONITORING__TARGET",
+    show_envvar=True,
     multiple=True,
     metavar="HOST:PORT",
     help="A boss replica to scrape (repeatable). Default boss:8000.",
 )
 @click.option(
-    "--targets-file", metavar="PATH", help="Scrape the replicas listed in a file_sd file."
+    "--targets-file",
+    envvar="BOSS_MONITORING__TARGETS_FILE",
+    show_envvar=True,
+    metavar="PATH",
+    help="Scrape the replicas listed in a file_sd file.",
 )
-@click.option("--cluster", default="boss", show_default=True, help="'cluster' external label.")
 @click.option(
-    "--environment", default="production", show_default=True, help="'environment' external label."
+    "--cluster",
+    envvar="BOSS_MONITORING__CLUSTER",
+    show_envvar=True,
+    default="boss",
+    show_default=True,
+    help="'cluster' external label.",
 )
-@click.option("--scrape-interval", default="15s", show_default=True, callback=_duration)
-@click.option("--evaluation-interval", default="15s", show_default=True, callback=_duration)
-@click.option("--alertmanager", default="alertmanager:9093", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--environment",
+    envvar="BOSS_MONITORING__ENVIRONMENT",
+    show_envvar=True,
+    default="production",
+    show_default=True,
+    help="'environment' external label.",
+)
+@click.option(
+    "--scrape-interval",
+    envvar="BOSS_MONITORING__SCRAPE_INTERVAL",
+    show_envvar=True,
+    default="15s",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--evaluation-interval",
+    envvar="BOSS_MONITORING__EVALUATION_INTERVAL",
+    show_envvar=True,
+    default="15s",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--alertmanager",
+    envvar="BOSS_MONITORING__ALERTMANAGER",
+    show_envvar=True,
+    default="alertmanager:9093",
+    show_default=True,
+    metavar="HOST:PORT",
+)
 @click.option(
     "--prometheus",
+    envvar="BOSS_MONITORING__PROMETHEUS",
+    show_envvar=True,
     default="localhost:9090",
     show_default=True,
     metavar="HOST:PORT",
     help="Where Prometheus scrapes itself.",
 )
-@click.option("--grafana", default="grafana:3000", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--grafana",
+    envvar="BOSS_MONITORING__GRAFANA",
+    show_envvar=True,
+    default="grafana:3000",
+    show_default=True,
+    metavar="HOST:PORT",
+)
 @click.option(
     "--prometheus-url",
+    envvar="BOSS_MONITORING__PROMETHEUS_URL",
+    show_envvar=True,
     default="http://prometheus:9090",
     show_default=True,
     help="URL of the Grafana datasource.",
 )
-@click.option("--metrics-token-file", metavar="PATH", help="Bearer token file for /metrics.")
-@click.option("--remote-write-url", metavar="URL", help="Remote-write long-term storage URL.")
-@click.option("--remote-write-token-file", metavar="PATH", help="Bearer token file for it.")
+@click.option(
+    "--metrics-token-file",
+    envvar="BOSS_MONITORING__METRICS_TOKEN_FILE",
+    show_envvar=True,
+    metavar="PATH",
+    help="Bearer token file for /metrics.",
+)
+@click.option(
+    "--remote-write-url",
+    envvar="BOSS_MONITORING__REMOTE_WRITE_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="Remote-write long-term storage URL.",
+)
+@click.option(
+    "--remote-write-token-file",
+    envvar="BOSS_MONITORING__REMOTE_WRITE_TOKEN_FILE",
+    show_envvar=True,
+    metavar="PATH",
+    help="Bearer token file for it.",
+)
 @click.option(
     "--discord-webhook-file",
     "webhook_files",
+    envvar="BOSS_MONITORING__DISCORD_WEBHOOK_FILE",
+    show_envvar=True,
     multiple=True,
     metavar="SEVERITY=PATH",
     callback=_webhooks,
     help=f"Discord webhook URL file per severity (or all=PATH). Default {DEFAULT_WEBHOOK_FILE}.",
 )
-@click.option("--group-wait-critical", default="0s", show_default=True, callback=_duration)
-@click.option("--group-wait-warning", default="30s", show_default=True, callback=_duration)
-@click.option("--group-wait-info", default="5m", show_default=True, callback=_duration)
-@click.option("--group-interval", default="5m", show_default=True, callback=_duration)
-@click.option("--repeat-interval", default="12h", show_default=True, callback=_duration)
+@click.option(
+    "--group-wait-critical",
+    envvar="BOSS_MONITORING__GROUP_WAIT_CRITICAL",
+    show_envvar=True,
+    default="0s",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--group-wait-warning",
+    envvar="BOSS_MONITORING__GROUP_WAIT_WARNING",
+    show_envvar=True,
+    default="30s",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--group-wait-info",
+    envvar="BOSS_MONITORING__GROUP_WAIT_INFO",
+    show_envvar=True,
+    default="5m",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--group-interval",
+    envvar="BOSS_MONITORING__GROUP_INTERVAL",
+    show_envvar=True,
+    default="5m",
+    show_default=True,
+    callback=_duration,
+)
+@click.option(
+    "--repeat-interval",
+    envvar="BOSS_MONITORING__REPEAT_INTERVAL",
+    show_envvar=True,
+    default="12h",
+    show_default=True,
+    callback=_duration,
+)
 @click.option(
     "--runbook-url-base",
+    envvar="BOSS_MONITORING__RUNBOOK_URL_BASE",
+    show_envvar=True,
     default="docs/runbooks",
     show_default=True,
     help="Prefix of runbook_url annotations (e.g. your repository's web URL of docs/runbooks).",
