@@ -365,3 +365,60 @@ def test_compose_is_valid_and_pins_the_checked_versions() -> None:
     assert grafana_env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
     assert services["alertmanager"]["secrets"] == ["discord_webhook"]
     assert set(compose["volumes"]) == {"prometheus-data", "alertmanager-data", "grafana-data"}
+
+
+def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
+    runner = core_only_runner()
+    runner.env["BOSS_MONITORING__CLUSTER"] = "eu-2"
+    runner.env["BOSS_MONITORING__TARGET"] = "10.0.0.1:8000 10.0.0.2:8000"
+    runbooks = _stub_runbooks(tmp_path / "runbooks", load())
+    done = runner.invoke(
+        cli,
+        [
+            "monitoring",
+            "build",
+            "--out",
+            str(tmp_path),
+            "--runbooks-dir",
+            str(runbooks),
+            "--environment",
+            "staging",
+            "--alertmanager",
+            "127.0.0.1:19093",
+            "--discord-webhook-file",
+            "all=/tmp/hook",
+            "--discord-webhook-file",
+            "critical=/tmp/pager",
+            "--group-wait-warning",
+            "2s",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    prom = yaml.safe_load((tmp_path / "monitoring/prometheus/prometheus.yml").read_text())
+    assert prom["global"]["external_labels"] == {"cluster": "eu-2", "environment": "staging"}
+    assert prom["scrape_configs"][0]["static_configs"][0]["targets"] == [
+        "10.0.0.1:8000",
+        "10.0.0.2:8000",
+    ]
+    am = yaml.safe_load((tmp_path / "monitoring/alertmanager/alertmanager.yml").read_text())
+    hooks = {r["name"]: r["discord_configs"][0]["webhook_url_file"] for r in am["receivers"]}
+    assert hooks == {
+        "discord-critical": "/tmp/pager",
+        "discord-warning": "/tmp/hook",
+        "discord-info": "/tmp/hook",
+    }
+    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"]}
+    assert waits == {"discord-critical": "0s", "discord-warning": "2s", "discord-info": "5m"}
+
+
+def test_cli_rejects_bad_options(tmp_path: Path) -> None:
+    runner = core_only_runner()
+    done = runner.invoke(cli, ["monitoring", "build", "--scrape-interval", "15 s"])
+    assert done.exit_code == 2
+    assert "not a Prometheus duration" in done.output
+    done = runner.invoke(cli, ["monitoring", "build", "--discord-webhook-file", "page=/x"])
+    assert done.exit_code == 2
+    assert "SEVERITY=PATH" in done.output
+    done = runner.invoke(cli, ["monitoring", "check", "--out", str(tmp_path)])
+    assert done.exit_code == 1
+    assert "run `boss monitoring build` first" in done.output
