@@ -12,8 +12,9 @@ from .tools import REPO_ROOT, venv_bin
 
 __all__ = ("BossServer", "boss_env")
 
-START_TIMEOUT = 60.0
-"""Seconds ``boss serve`` gets to answer ``/health`` (two workers import every plugin)."""
+START_TIMEOUT = 120.0
+"""Seconds ``boss serve`` gets to answer ``/health``: two workers import every plugin, and
+under load uvicorn restarts a worker that misses its 5 s health check while importing."""
 
 
 def boss_env(settings: Mapping[str, str]) -> dict[str, str]:
@@ -30,7 +31,7 @@ def boss_env(settings: Mapping[str, str]) -> dict[str, str]:
 class BossServer:
     """One boss instance on a fixed port: ``start`` waits for ``/health``, ``stop`` by pid."""
 
-    __slots__ = ("env", "host", "port", "process", "processes", "workers")
+    __slots__ = ("env", "health_polls", "host", "port", "process", "processes", "workers")
 
     def __init__(
         self, processes: ProcessGroup, *, port: int, env: Mapping[str, str], workers: int = 2
@@ -41,6 +42,8 @@ class BossServer:
         self.env = boss_env(env)
         self.workers = workers
         self.process: ManagedProcess | None = None
+        self.health_polls = 0
+        """Requests the last start's readiness polling made (``http_requests_total`` counts them)."""
 
     @property
     def address(self) -> str:
@@ -71,6 +74,10 @@ class BossServer:
             )
         return result
 
+    def migrate(self) -> None:
+        """``boss db upgrade``: every enabled plugin's schema, before the first start."""
+        self.cli("db", "upgrade")
+
     def start(self) -> None:
         """Start ``boss serve`` and wait until ``/health`` answers; fails with its log tail."""
         assert self.process is None or not self.process.running(), "boss is already running"
@@ -86,13 +93,13 @@ class BossServer:
                 "--workers",
                 str(self.workers),
                 "--log-level",
-                "warning",
+                "info",
             ],
             env=self.env,
             cwd=REPO_ROOT,
         )
         self.process = process
-        wait_http_ok(
+        self.health_polls = wait_http_ok(
             f"{self.url}/health",
             timeout=START_TIMEOUT,
             detail=process.describe,

@@ -67,15 +67,23 @@ def wait_http_ok(
     timeout: float,
     detail: Callable[[], str] | None = None,
     alive: Callable[[], bool] | None = None,
-) -> None:
-    """Wait until ``GET url`` answers 2xx; fail early when ``alive()`` says the server died."""
+) -> int:
+    """Wait until ``GET url`` answers 2xx; fail early when ``alive()`` says the server died.
+
+    Returns how many answers (of any status) the server gave, so that a test counting the
+    server's requests can account for the polling.
+    """
+    answered = 0
 
     def probe() -> bool:
+        nonlocal answered
         if alive is not None and not alive():
             raise WaitTimeout(
                 f"the server behind {url} exited" + (f"\n{detail()}" if detail else "")
             )
         response = httpx.get(url, timeout=2.0)
+        answered += 1
         return response.is_success
 
     wait_for(f"GET {url} to answer 2xx", probe, timeout=timeout, detail=detail)
+    return answered

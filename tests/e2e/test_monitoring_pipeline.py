@@ -1,0 +1,264 @@
+"""End to end: real Prometheus and Alertmanager on the generated configs, against a real boss.
+
+One test, in named steps (a failure names its step and shows every server's log tail):
+targets up; traffic through every plugin; every generated alert, recording-rule and panel
+query evaluates, panels have data; counters equal the requests sent across both workers;
+ApplicationDown fires and resolves as Discord messages; the admin test alert arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ADMIN
+
+from .conftest import (
+    ALERTS_CHANNEL,
+    BURST_KEY,
+    COUNT_KEY,
+    PLUGIN_ALERTS_CHANNEL,
+    RATE_LIMIT,
+    Stack,
+)
+from .drivers import DRIVERS, Drive, installed_plugins, missing_drivers
+from .faults import database_failover, discord_outage
+from .net import wait_for
+from .queries import GeneratedQuery, dashboard_queries, rule_queries
+from .steps import step
+from .traffic import Traffic
+
+pytestmark = pytest.mark.slow
+
+TARGETS_TIMEOUT = 30.0
+"""Prometheus's first scrape comes about 5 s after start (a fixed discovery throttle)."""
+SCRAPE_TIMEOUT = 20.0
+"""Time for a scrape (1 s interval) to pick up traffic that was just sent."""
+ALERT_TIMEOUT = 150.0
+"""ApplicationDown's generated ``for: 1m`` plus evaluation and notification slack."""
+NOTIFY_TIMEOUT = 30.0
+"""From an alert changing state in Prometheus to its message at the fake Discord."""
+COUNTED_REQUESTS = 25
+
+
+def _scrape_jobs(stack: Stack) -> set[str]:
+    config = yaml.safe_load(stack.files.prometheus_yml.read_text())
+    return {job["job_name"] for job in config.get("scrape_configs") or []}
+
+
+def _targets_up(stack: Stack, jobs: set[str]) -> bool:
+    targets = stack.prometheus.api.targets()
+    seen = {t["labels"].get("job") for t in targets}
+    down = [
+        f"{t['labels'].get('job')} {t['scrapeUrl']}: {t['health']} {t.get('lastError') or ''}"
+        for t in targets
+        if t["health"] != "up"
+    ]
+    if jobs - seen:
+        raise AssertionError(f"jobs without an active target: {sorted(jobs - seen)}")
+    if down:
+        raise AssertionError("targets not up: " + "; ".join(down))
+    return True
+
+
+def _wait_counted(stack: Stack, expr: str, expected: int, what: str) -> None:
+    """Wait until Prometheus has scraped ``expr`` equal to ``expected``."""
+    api = stack.prometheus.api
+
+    def probe() -> bool:
+        value = api.value(expr)
+        if value != expected:
+            raise AssertionError(f"{expr} = {value}, expected {expected}")
+        return True
+
+    wait_for(what, probe, timeout=SCRAPE_TIMEOUT, interval=0.5)
+
+
+def _total_sent(stack: Stack, *traffics: Traffic) -> int:
+    """Requests boss answered since its last start: the traffic plus the readiness polling."""
+    return stack.boss.health_polls + sum(sum(t.sent.values()) for t in traffics)
+
+
+def _discord_alerts(stack: Stack, alertname: str, state: str) -> list[Any]:
+    """Alertmanager's Discord messages about ``alertname`` whose title says ``state``."""
+    found = []
+    for body in stack.discord.messages_for(ALERTS_CHANNEL):
+        text = json.dumps(body)
+        titles = " ".join(str(e.get("title", "")) for e in body.get("embeds") or [])
+        titles += " " + str(body.get("content") or "")
+        if alertname in text and state.lower() in titles.lower():
+            found.append(body)
+    return found
+
+
+def _alert_state(stack: Stack, alertname: str) -> str | None:
+    states = [
+        a["state"]
+        for a in stack.prometheus.api.alerts()
+        if a["labels"].get("alertname") == alertname
+    ]
+    return "firing" if "firing" in states else (states[0] if states else None)
+
+
+def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
+    api = stack.prometheus.api
+    logs = stack.logs
+
+    with step("1: every scrape target is up", logs):
+        jobs = _scrape_jobs(stack)
+        assert "boss" in jobs, f"prometheus.yml has no 'boss' scrape job: {sorted(jobs)}"
+        wait_for(
+            f"every target of {sorted(jobs)} to be up",
+            lambda: _targets_up(stack, jobs),
+            timeout=TARGETS_TIMEOUT,
+            interval=0.5,
+        )
+
+    drive = Drive(
+        traffic=Traffic(stack.boss.url),
+        burst=Traffic(stack.boss.url, {"Authorization": f"Bearer {BURST_KEY}"}),
+    )
+    with step("2a: traffic through every installed plugin", logs):
+        missing = missing_drivers()
+        assert not missing, f"installed plugins without a traffic driver in drivers.py: {missing}"
+        plugins = installed_plugins()
+        # Two rounds with a scrape between them: every counter has two samples that differ,
+        # so each rate() is positive and each histogram_quantile() has a real value.
+        for round_ in (1, 2):
+            for name in DRIVERS:
+                if name in plugins:
+                    with step(f"2a: driver {name!r}, round {round_}"):
+                        DRIVERS[name](drive)
+            if round_ == 1:
+                with step("2a: server errors from a database failover"):
+                    database_failover(drive, stack.database)
+                if "discord" in plugins:
+                    with step("2a: Discord answers 500"):
+                        discord_outage(drive, stack.discord, PLUGIN_ALERTS_CHANNEL)
+            _wait_counted(
+                stack,
+                'sum(http_requests_total{job="boss"})',
+                _total_sent(stack, drive.traffic, drive.burst),
+                f"Prometheus to scrape the round-{round_} traffic",
+            )
+
+    with step("2b: rate-limited burst", logs):
+        template = str(drive.notes.get("burst_route", "/api/example/hello"))
+        for _ in range(RATE_LIMIT + 10):
+            drive.burst.request("GET", template, expect=(200, 429))
+        refused = drive.burst.count_status(429)
+        assert refused >= 10, f"{RATE_LIMIT + 10} requests to {template} gave only {refused} 429s"
+        _wait_counted(
+            stack,
+            'sum(rate_limit_violations_total{job="boss"})',
+            refused,
+            "Prometheus to scrape rate_limit_violations_total",
+        )
+
+    with step("2c: every generated rule is healthy in Prometheus", logs):
+
+        def rules_healthy() -> bool:
+            bad = [
+                f"{rule['name']} ({group['name']}): {rule['health']} {rule.get('lastError', '')}"
+                for group in api.rule_groups()
+                for rule in group["rules"]
+                if rule["health"] != "ok"
+            ]
+            if bad:
+                raise AssertionError("rules not healthy: " + "; ".join(bad))
+            return True
+
+        wait_for("every rule to evaluate ok", rules_healthy, timeout=SCRAPE_TIMEOUT)
+
+    with step("2d: every alert, recording-rule and panel query evaluates; panels have data", logs):
+        rules = rule_queries(stack.files.rules_dir)
+        panels = dashboard_queries(stack.files.dashboards_dir)
+        assert any(q.kind == "alert" for q in rules), f"no alert rules in {stack.files.rules_dir}"
+        assert panels, f"no panel queries in {stack.files.dashboards_dir}"
+        failures = []
+        for query in rules + panels:
+            try:
+                api.query(query.expr)
+            except AssertionError as exc:
+                failures.append(f"{query.describe()}\n    -> {exc}")
+        assert not failures, "queries that do not evaluate:\n" + "\n".join(failures)
+
+        def panels_with_data() -> bool:
+            empty: list[GeneratedQuery] = [q for q in panels if not api.query(q.expr)]
+            if empty:
+                raise AssertionError(
+                    "panel queries without data:\n" + "\n".join(q.describe() for q in empty)
+                )
+            return True
+
+        wait_for("every panel query to return data", panels_with_data, timeout=SCRAPE_TIMEOUT)
+
+    with step("3: http_requests_total equals the requests sent, across both workers", logs):
+        counted = Traffic(stack.boss.url, {"Authorization": f"Bearer {COUNT_KEY}"})
+        template = str(drive.notes.get("counted_route", "/api/example/hello"))
+        before = int(api.value(f'sum(http_requests_total{{endpoint="{template}"}})') or 0)
+        expected_before = drive.traffic.count(template) + drive.burst.count(template)
+        if template == "/health":
+            expected_before += stack.boss.health_polls
+        assert before == expected_before, (
+            f'sum(http_requests_total{{endpoint="{template}"}}) = {before} before the counted'
+            f" requests, but {expected_before} were sent"
+        )
+        for _ in range(COUNTED_REQUESTS):
+            counted.request("GET", template)
+        _wait_counted(
+            stack,
+            f'sum(http_requests_total{{endpoint="{template}"}})',
+            expected_before + COUNTED_REQUESTS,
+            f"http_requests_total for {template} to add up",
+        )
+        _wait_counted(
+            stack,
+            'sum(http_requests_total{job="boss"})',
+            _total_sent(stack, drive.traffic, drive.burst, counted),
+            "the total of http_requests_total to add up",
+        )
+
+    if "discord" in installed_plugins():
+        with step("4a: POST /api/admin/test-alert arrives at Discord", logs):
+            before = len(stack.discord.messages_for(PLUGIN_ALERTS_CHANNEL))
+            response = drive.traffic.request(
+                "POST", "/api/admin/test-alert", headers=ADMIN, expect=200
+            )
+            assert response.json().get("status") == "sent", response.text
+            messages = stack.discord.messages_for(PLUGIN_ALERTS_CHANNEL)
+            assert len(messages) == before + 1, (
+                f"the fake Discord holds {len(messages)} test alerts, expected {before + 1}"
+            )
+
+    with step("4b: stopping boss fires ApplicationDown, sent to Discord", logs):
+        stack.boss.stop()
+        wait_for(
+            "ApplicationDown to fire in Prometheus (generated for: 1m)",
+            lambda: _alert_state(stack, "ApplicationDown") == "firing",
+            timeout=ALERT_TIMEOUT,
+            interval=1.0,
+        )
+        wait_for(
+            "a firing ApplicationDown message at the fake Discord",
+            lambda: _discord_alerts(stack, "ApplicationDown", "firing"),
+            timeout=NOTIFY_TIMEOUT,
+            detail=lambda: f"Discord got: {stack.discord.messages_for(ALERTS_CHANNEL)}",
+        )
+
+    with step("4c: starting boss again resolves ApplicationDown on Discord", logs):
+        stack.boss.start()
+        wait_for(
+            "ApplicationDown to stop firing in Prometheus",
+            lambda: _alert_state(stack, "ApplicationDown") is None,
+            timeout=SCRAPE_TIMEOUT,
+        )
+        wait_for(
+            "a resolved ApplicationDown message at the fake Discord",
+            lambda: _discord_alerts(stack, "ApplicationDown", "resolved"),
+            timeout=NOTIFY_TIMEOUT,
+            detail=lambda: f"Discord got: {stack.discord.messages_for(ALERTS_CHANNEL)}",
+        )
