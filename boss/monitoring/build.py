@@ -77,9 +77,8 @@ def _render_files(
             files[f"monitoring/prometheus/rules/{item.name}.yml"] = rules_yml(item, opts)
     for item in loaded:
         if item.plugin.rule_tests:
-            files[f"monitoring/prometheus/tests/{item.name}.yml"] = tests_yml(
-                item, loaded, annotations
-            )
+            for name, text in tests_yml(item, loaded, annotations).items():
+                files[f"monitoring/prometheus/tests/{name}"] = text
     files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts)
     board = dashboard(loaded)
     _check_panel_ids(board)
@@ -185,7 +184,7 @@ def _stage(files: Mapping[str, str], root: Path) -> None:
 
 
 def _run_tests(promtool: str, tests_dir: Path, name: str) -> subprocess.CompletedProcess[str]:
-    return run_tool([promtool, "test", "rules", f"{name}.yml"], cwd=tests_dir)
+    return run_tool([promtool, "test", "rules", name], cwd=tests_dir)
 
 
 def _rule_tests(
@@ -199,12 +198,13 @@ def _rule_tests(
         with tempfile.TemporaryDirectory(prefix="boss-ruletest-") as tmp:
             _stage(files, Path(tmp))
             tests_dir = Path(tmp) / "monitoring/prometheus/tests"
-            names = [item.name for item in loaded if (tests_dir / f"{item.name}.yml").exists()]
+            names = sorted(p.name for p in tests_dir.glob("*.yml"))
             with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
                 runs = pool.map(partial(_run_tests, promtool, tests_dir), names)
                 for name, done in zip(names, runs, strict=True):
                     if done.returncode != 0:
-                        failures[name] = done.stdout + done.stderr
+                        plugin = name.split(".")[0]
+                        failures[plugin] = failures.get(plugin, "") + done.stdout + done.stderr
         if not failures:
             return files, []
         more = {}

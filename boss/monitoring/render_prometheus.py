@@ -149,25 +149,38 @@ def tests_yml(
     item: LoadedPlugin,
     loaded: Sequence[LoadedPlugin],
     annotations: Mapping[AnnotationKey, dict[str, str]],
-) -> str:
+) -> dict[str, str]:
     """promtool unit tests of one plugin, run against every plugin's rule files.
+
+    Returns ``{file name: text}``. A test's ``interval`` is both the spacing of its input
+    samples and the rule evaluation interval — as in production, where every evaluation
+    sees the latest scrape. promtool has one evaluation interval per file, so tests with
+    another interval than the plugin's first go to ``<plugin>.every-<interval>.yml``.
 
     Expected alerts whose fragment leaves ``exp_annotations`` unset get the annotations
     promtool computes (``annotations``), since promtool always compares them.
     """
-    tests = [
-        {
-            "name": test.name,
-            "interval": test.interval,
-            "input_series": [{"series": s.series, "values": s.values} for s in test.input_series],
-            "alert_rule_test": _case(test, annotations),
+    groups: dict[str, list[RuleTest]] = {}
+    for test in item.plugin.rule_tests:
+        groups.setdefault(test.interval, []).append(test)
+    out: dict[str, str] = {}
+    for index, (interval, tests) in enumerate(groups.items()):
+        data = {
+            "rule_files": [f"../rules/{name}" for name in rule_file_names(loaded)],
+            "evaluation_interval": interval,
+            "tests": [
+                {
+                    "name": test.name,
+                    "interval": test.interval,
+                    "input_series": [
+                        {"series": s.series, "values": s.values} for s in test.input_series
+                    ],
+                    "alert_rule_test": _case(test, annotations),
+                }
+                for test in tests
+            ],
         }
-        for test in item.plugin.rule_tests
-    ]
-    data = {
-        "rule_files": [f"../rules/{name}" for name in rule_file_names(loaded)],
-        "evaluation_interval": "1m",
-        "tests": tests,
-    }
-    header = f"promtool rule unit tests of plugin {item.name!r}.\n"
-    return dump_yaml(data, header + GENERATED_NOTE)
+        name = f"{item.name}.yml" if index == 0 else f"{item.name}.every-{interval}.yml"
+        header = f"promtool rule unit tests of plugin {item.name!r}.\n"
+        out[name] = dump_yaml(data, header + GENERATED_NOTE)
+    return out

@@ -386,3 +386,32 @@ def test_a_runbook_url_needs_no_local_page(tmp_path: Any) -> None:
                 (stubs / other.runbook_page).write_text("#\n")
     files = render(loaded, BuildOptions(runbooks_dir=stubs))
     assert f"runbook_url: {url}" in files["monitoring/prometheus/rules/broken.yml"]
+
+
+@pytest.mark.usefixtures("tools")
+def test_each_test_interval_is_also_its_evaluation_interval(options_for: Any) -> None:
+    """Samples 10m apart would go stale between 1m evaluations (5m lookback); they must not."""
+    deep = alert(
+        name="BrokenQueueDeep", expr="max(broken_queue_depth) > 100", for_="1h", severity="info"
+    )
+    sparse = RuleTest(
+        name="sparse samples",
+        interval="10m",
+        input_series=(Series(series='broken_queue_depth{queue="q"}', values="5x3 500x20"),),
+        alert_rule_test=(
+            AlertTest(eval_time="20m", alertname="BrokenQueueDeep"),
+            AlertTest(
+                eval_time="2h",
+                alertname="BrokenQueueDeep",
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "info"}),),
+            ),
+        ),
+    )
+    plugin = broken(
+        alerts=(alert(), deep), rule_tests=(*rule_tests_for("BrokenJobsFailing"), sparse)
+    )
+    files = build(options_for, plugin)
+    assert "evaluation_interval: 1m" in files["monitoring/prometheus/tests/broken.yml"]
+    other = files["monitoring/prometheus/tests/broken.every-10m.yml"]
+    assert "evaluation_interval: 10m" in other
+    assert "sparse samples" in other
