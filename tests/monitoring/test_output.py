@@ -422,3 +422,50 @@ def test_cli_rejects_bad_options(tmp_path: Path) -> None:
     done = runner.invoke(cli, ["monitoring", "check", "--out", str(tmp_path)])
     assert done.exit_code == 1
     assert "run `boss monitoring build` first" in done.output
+
+
+SEED_PANELS = (
+    "HTTP request rate",
+    "HTTP request duration p95",
+    "Tasks by status",
+    "Task creation rate",
+    "Task completion rate",
+    "Database pool status",
+    "Database query duration p95",
+    "Cache hit rate (%)",
+    "Error rate",
+    "AI request duration p95",
+    "Discord messages sent (msg/min)",
+    "Total tasks created",
+    "Total tasks completed",
+    "Database query rate",
+    "HTTP error rate %",
+)
+SEED_ALERTS = {
+    "ApplicationDown": "critical",
+    "HighErrorRate": "critical",
+    "SlowAPIResponses": "warning",
+    "DatabasePoolExhaustion": "warning",
+    "HighDatabaseLatency": "warning",
+    "AIRequestFailures": "warning",
+    "DiscordSendFailures": "warning",
+    "LowCacheHitRate": "info",
+}
+
+
+def test_committed_files_carry_every_panel_and_alert_ops_expect() -> None:
+    """SEED-METRICS.md's panels and alerts, with their severities, are all deployed."""
+    board = json.loads((REPO / "monitoring/grafana/dashboards/boss.json").read_text())
+    titles = {p["title"] for p in board["panels"]}
+    assert [t for t in SEED_PANELS if t not in titles] == []
+    kinds = {p["title"]: p["type"] for p in board["panels"]}
+    assert kinds["Tasks by status"] == "piechart"
+    for stat in ("Total tasks created", "Total tasks completed", "Database query rate"):
+        assert kinds[stat] == "stat"
+    severities = {}
+    for path in (REPO / "monitoring/prometheus/rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    severities[rule["alert"]] = rule["labels"]["severity"]
+    assert {name: severities.get(name) for name in SEED_ALERTS} == SEED_ALERTS
