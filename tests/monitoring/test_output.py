@@ -513,3 +513,27 @@ def test_dashboard_survives_grafana_11_6_typed_models(example_build: Any) -> Non
         ours = json.loads(text)
         theirs = json.loads(json.dumps(Dashboard.from_json(ours), cls=JSONEncoder))
         assert _lost(ours, theirs) == [".__generated", ".id"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["alertname=HighErrorRate", "severity=critical"], "discord-critical"),
+        (["alertname=SlowAPIResponses", "severity=warning"], "discord-warning"),
+        (["alertname=LowCacheHitRate", "severity=info"], "discord-info"),
+        (["alertname=NoSeverity"], "discord-warning"),
+    ],
+)
+def test_amtool_routes_each_severity(
+    example_build: Any, tools: dict[str, str], labels: list[str], receiver: str
+) -> None:
+    _, _, _, root = example_build
+    config = root / "monitoring/alertmanager/alertmanager.yml"
+    done = subprocess.run(
+        [tools["amtool"], "config", "routes", "test", f"--config.file={config}", *labels],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == receiver
