@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     documents: dict[str, Any] = {}
     memory: dict[str, int] = {}
+    failed: list[str] = []
     runners = {
         "http": http_overhead.run,
         "scrape": scrape.run,
@@ -77,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         if name not in only:
             continue
         section_started = time.monotonic()
-        document, rss = runners[name](options)
+        try:
+            document, rss = runners[name](options)
+        except Exception as exc:  # one broken section must not lose the others' numbers
+            failed.append(name)
+            log(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+            document, rss = {"error": f"{type(exc).__name__}: {exc}"[-3000:]}, {}
         document["machine"] = info
         document["quick"] = options.quick
         document["wall_seconds"] = round(time.monotonic() - section_started, 1)
@@ -90,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         write_result("memory", documents["memory"])
     summary = report.write_summary(documents, info, options)
     log(f"wrote {summary} after {time.monotonic() - started:.0f} s")
+    if failed:
+        log(f"sections that failed: {', '.join(failed)} (see their result files)")
+        return 1
     return 0
 
 
