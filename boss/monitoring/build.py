@@ -102,23 +102,36 @@ def _check_panel_ids(board: dict[str, Any]) -> None:
 
 
 def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Problem]:
-    """Let promtool parse every query: one group per query, so errors map back to fragments."""
+    """Let promtool parse every query and alert template, one group per fragment query.
+
+    One group each means promtool's error names the group, which maps back to the plugin
+    and fragment; alerts go in whole, so their label and annotation templates are parsed too.
+    """
     where: list[tuple[LoadedPlugin, str]] = []
     groups: list[dict[str, Any]] = []
 
-    def add(item: LoadedPlugin, fragment: str, expr: str) -> None:
-        expr = re.sub(r"\$__\w+|\$\{[^}]*\}|\$\w+", "5m", expr)  # Grafana variables
-        groups.append({"name": str(len(where)), "rules": [{"record": "boss_check", "expr": expr}]})
+    def add(item: LoadedPlugin, fragment: str, rule: dict[str, Any]) -> None:
+        groups.append({"name": str(len(where)), "rules": [rule]})
         where.append((item, fragment))
 
     for item in loaded:
         for rule in item.plugin.recording_rules:
-            add(item, f"recording rule {rule.record!r}", rule.expr)
+            add(item, f"recording rule {rule.record!r}", {"record": "q", "expr": rule.expr})
         for alert in item.plugin.alerts:
-            add(item, f"alert {alert.name!r}", alert.expr)
+            add(
+                item,
+                f"alert {alert.name!r}",
+                {
+                    "alert": "q",
+                    "expr": alert.expr,
+                    "labels": dict(alert.labels),
+                    "annotations": {"summary": alert.summary, "description": alert.description},
+                },
+            )
         for panel in item.plugin.panels:
             for query in panel.queries:
-                add(item, f"panel {panel.title!r}", query.expr)
+                expr = re.sub(r"\$__\w+|\$\{[^}]*\}|\$\w+", "5m", query.expr)  # Grafana variables
+                add(item, f"panel {panel.title!r}", {"record": "q", "expr": expr})
     if not groups:
         return []
     with tempfile.TemporaryDirectory(prefix="boss-promql-") as tmp:
@@ -131,7 +144,10 @@ def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Proble
     output = done.stdout + done.stderr
     for match in re.finditer(r'group "(\d+)", rule \d+, "[^"]*": (.*)', output):
         item, fragment = where[int(match.group(1))]
-        problems.append(Problem(item.where, fragment, f"invalid PromQL: {match.group(2)}"))
+        message = match.group(2)
+        if message.startswith("could not parse expression"):
+            message = f"invalid PromQL: {message}"
+        problems.append(Problem(item.where, fragment, message))
     if not problems:
         problems.append(Problem("promtool", "queries", output.strip()))
     return problems

@@ -415,3 +415,14 @@ def test_each_test_interval_is_also_its_evaluation_interval(options_for: Any) ->
     other = files["monitoring/prometheus/tests/broken.every-10m.yml"]
     assert "evaluation_interval: 10m" in other
     assert "sparse samples" in other
+
+
+@pytest.mark.usefixtures("tools")
+def test_broken_annotation_template_is_caught_by_promtool(options_for: Any) -> None:
+    plugin = broken(alerts=(alert(summary="Queue {{ $labels.queue is failing"),))
+    assert_names(
+        problems_of(options_for, plugin),
+        "alert 'BrokenJobsFailing'",
+        'annotation "summary"',
+        "template:",
+    )
