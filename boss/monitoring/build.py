@@ -136,7 +136,7 @@ def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Proble
         return []
     with tempfile.TemporaryDirectory(prefix="boss-promql-") as tmp:
         path = Path(tmp) / "queries.yml"
-        path.write_text(json.dumps({"groups": groups}))
+        path.write_text(json.dumps({"groups": groups}), encoding="utf-8")
         done = run_tool([promtool, "check", "rules", str(path)])
     if done.returncode == 0:
         return []
@@ -196,7 +196,7 @@ def _stage(files: Mapping[str, str], root: Path) -> None:
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
 
 
 def _run_tests(promtool: str, tests_dir: Path, name: str) -> subprocess.CompletedProcess[str]:
@@ -272,7 +272,7 @@ def drift(files: Mapping[str, str], out: Path) -> list[str]:
     differ = []
     for rel, text in files.items():
         path = out / rel
-        if not path.is_file() or path.read_text() != text:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
             differ.append(rel)
     differ.extend(sorted(_owned(out) - set(files)))
     return sorted(differ)
@@ -285,10 +285,10 @@ def write(files: Mapping[str, str], out: Path) -> list[str]:
         (out / rel).unlink()
     for rel, text in files.items():
         path = out / rel
-        if path.is_file() and path.read_text() == text:
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     return changed

@@ -42,7 +42,13 @@ def find_tool(name: str) -> str:
 def run_tool(args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a tool and capture its output (it is never interactive and never slow)."""
     return subprocess.run(
-        list(args), cwd=cwd, capture_output=True, text=True, check=False, timeout=120
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+        timeout=120,
     )
 
 
