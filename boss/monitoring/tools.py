@@ -21,15 +21,20 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _candidates(name: str) -> list[Path]:
+    """The project's pinned copy first (cwd, then this checkout), then ``PATH``."""
+    out = [root / ".tools" / "bin" / name for root in (Path.cwd(), _PROJECT_ROOT)]
     found = shutil.which(name)
-    out = [Path(found)] if found else []
-    for root in (Path.cwd(), _PROJECT_ROOT):
-        out.append(root / ".tools" / "bin" / name)
+    if found:
+        out.append(Path(found))
     return out
 
 
 def find_tool(name: str) -> str:
-    """The path of ``name`` (``promtool``, ``amtool``, …); raise ToolMissingError if absent."""
+    """The path of ``name`` (``promtool``, ``amtool``, …); raise ToolMissingError if absent.
+
+    The pinned copy in ``.tools/bin`` wins over ``PATH``, so the checks run with the
+    versions compose deploys even where the system has other ones installed.
+    """
     for path in _candidates(name):
         if path.is_file() and os.access(path, os.X_OK):
             return str(path)
