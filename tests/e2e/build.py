@@ -54,6 +54,7 @@ def build_monitoring(
     targets: Sequence[str],
     alertmanager: str,
     prometheus: str,
+    grafana: str,
     webhook_files: Mapping[str, Path],
     interval: str = "1s",
     extra: Sequence[str] = (),
@@ -67,6 +68,8 @@ def build_monitoring(
         alertmanager,
         "--prometheus",
         prometheus,
+        "--grafana",
+        grafana,
         "--scrape-interval",
         interval,
         "--evaluation-interval",
@@ -75,6 +78,15 @@ def build_monitoring(
         "0s",
         "--group-wait-warning",
         "0s",
+        "--group-wait-info",
+        "0s",
+        # Resolved notifications leave at the group's next flush: make it come at once.
+        "--group-interval",
+        interval,
+        "--cluster",
+        "e2e",
+        "--environment",
+        "e2e",
     ]
     for severity, path in webhook_files.items():
         args += ["--discord-webhook-file", f"{severity}={path}"]

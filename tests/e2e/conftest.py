@@ -13,6 +13,7 @@ from tests.fakes.discord_server import DiscordServer
 
 from .boss_server import BossServer
 from .build import MonitoringFiles, build_monitoring
+from .fake_grafana import FakeGrafana
 from .net import free_port
 from .pg import create_database, drop_database
 from .processes import ProcessGroup
@@ -91,6 +92,14 @@ def boss_settings(
 
 
 @pytest.fixture
+def grafana() -> Iterator[FakeGrafana]:
+    """A stand-in for Grafana's ``/metrics`` (no Grafana server installs here)."""
+    server = FakeGrafana().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def database() -> Iterator[tuple[str, str]]:
     """The test's own PostgreSQL database (name, URL), dropped afterwards."""
     name, url = create_database()
@@ -105,6 +114,7 @@ def stack(
     redis_url: str,
     processes: ProcessGroup,
     discord: DiscordServer,
+    grafana: FakeGrafana,
 ) -> Iterator[Stack]:
     """boss (2 workers), Prometheus and Alertmanager on the generated configs, all running."""
     boss = BossServer(
@@ -120,6 +130,7 @@ def stack(
         targets=[boss.address],
         alertmanager=f"127.0.0.1:{alertmanager_port}",
         prometheus=f"127.0.0.1:{prometheus_port}",
+        grafana=grafana.address,
         webhook_files={severity: webhook_file for severity in ("critical", "warning", "info")},
     )
     alertmanager = Alertmanager(

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ("ManagedProcess", "ProcessGroup")
+__all__ = ("ManagedProcess", "ProcessGroup", "live_members")
 
 STOP_TIMEOUT = 10.0
 """Seconds a process group gets after SIGTERM before it is SIGKILLed."""
@@ -24,7 +24,7 @@ STOP_TIMEOUT = 10.0
 class ManagedProcess:
     """One child started in a new session (so its pid is also its process-group id)."""
 
-    __slots__ = ("args", "log_path", "name", "popen")
+    __slots__ = ("_gone", "args", "log_path", "name", "popen")
 
     def __init__(
         self, name: str, popen: subprocess.Popen[bytes], args: Sequence[str], log_path: Path
@@ -33,6 +33,7 @@ class ManagedProcess:
         self.popen = popen
         self.args = list(args)
         self.log_path = log_path
+        self._gone = False
 
     @property
     def pid(self) -> int:
@@ -61,13 +62,19 @@ class ManagedProcess:
             os.killpg(self.pid, sig)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
-        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL; returns the code."""
+        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL; returns the code.
+
+        A group already seen empty is not signalled again (its id could be reused by now).
+        """
+        if self._gone:
+            return self.popen.returncode
         if self.running():
             self._signal_group(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=timeout)
-        # Workers may outlive their parent: make sure nothing of the group is left.
-        self._signal_group(signal.SIGKILL)
+        if self.running() or live_members(self.pid):
+            # Workers may outlive their parent: make sure nothing of the group is left.
+            self._signal_group(signal.SIGKILL)
         try:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:  # pragma: no cover - a process ignoring SIGKILL
@@ -75,24 +82,46 @@ class ManagedProcess:
         return self.popen.returncode
 
     def wait_group_gone(self, timeout: float = STOP_TIMEOUT) -> bool:
-        """Whether every member of the process group has exited within ``timeout`` s."""
+        """Whether every member of the process group has exited within ``timeout`` s.
+
+        Zombies count as gone: an orphaned member (multiprocessing's resource tracker) is
+        reaped by PID 1 whenever PID 1 gets round to it, but it no longer runs.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.killpg(self.pid, 0)
-            except ProcessLookupError:
+            if not live_members(self.pid):
+                self._gone = True
                 return True
             time.sleep(0.05)
         return False
 
 
+def live_members(pgid: int) -> list[int]:
+    """Pids of the processes in group ``pgid`` that are not zombies (read from ``/proc``)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 class ProcessGroup:
     """Starts named children with logs in ``log_dir`` and stops every one of them on ``close``."""
 
-    __slots__ = ("_children", "log_dir")
+    __slots__ = ("_children", "log_dir", "stop_timeout")
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *, stop_timeout: float = STOP_TIMEOUT) -> None:
         self.log_dir = log_dir
+        self.stop_timeout = stop_timeout
+        """Seconds each child gets after SIGTERM before SIGKILL."""
         self._children: list[ManagedProcess] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -126,8 +155,8 @@ class ProcessGroup:
         """Stop every child (newest first); returns descriptions of any that would not die."""
         stubborn: list[str] = []
         for child in reversed(self._children):
-            child.stop()
-            if not child.wait_group_gone(timeout=2.0):
+            child.stop(self.stop_timeout)
+            if not child.wait_group_gone():
                 stubborn.append(f"{child.name} (pgid {child.pid})")
         self._children.clear()
         return stubborn
