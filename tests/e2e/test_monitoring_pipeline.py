@@ -30,6 +30,7 @@ from .net import wait_for
 from .queries import GeneratedQuery, dashboard_queries, rule_queries
 from .steps import step
 from .traffic import Traffic
+from .workers import metrics_dir_from_log, requests_per_worker
 
 pytestmark = pytest.mark.slow
 
@@ -221,6 +222,13 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
             _total_sent(stack, drive.traffic, drive.burst, counted),
             "the total of http_requests_total to add up",
         )
+        assert stack.boss.process is not None
+        per_worker = requests_per_worker(
+            metrics_dir_from_log(stack.boss.process.log_path.read_text()), template
+        )
+        busy = {pid: n for pid, n in per_worker.items() if n > 0}
+        assert sum(per_worker.values()) == expected_before + COUNTED_REQUESTS, per_worker
+        assert len(busy) >= 2, f"requests to {template} per worker pid: {per_worker}"
 
     if "discord" in installed_plugins():
         with step("4a: POST /api/admin/test-alert arrives at Discord", logs):
