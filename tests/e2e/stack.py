@@ -98,8 +98,19 @@ class Alertmanager:
         )
 
 
+DEBIAN_TEMPLATES = "/usr/share/prometheus/alertmanager"
+"""Where Debian's Alertmanager build reads its default notification templates (fixed path)."""
+
+
 def _ready(process: ManagedProcess, probe: Callable[[], bool]) -> bool:
     """Whether ``probe`` says ready; gives up at once when the process has exited."""
     if not process.running():
-        raise WaitTimeout(f"{process.name} exited during start-up:\n{process.describe()}")
+        log = process.describe()
+        hint = ""
+        if DEBIAN_TEMPLATES in log:
+            hint = (
+                f"\nDebian's Alertmanager needs the package's templates in {DEBIAN_TEMPLATES}"
+                " (default.tmpl, email.tmpl): scripts/fetch-tools.sh must install them there."
+            )
+        raise WaitTimeout(f"{process.name} exited during start-up:\n{log}{hint}")
     return probe()
