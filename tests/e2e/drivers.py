@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tests.conftest import ADMIN
 
 from .traffic import Traffic, TrafficError
 
-__all__ = ("DRIVERS", "Drive", "installed_plugins", "missing_drivers")
+__all__ = (
+    "AUDIT",
+    "DRIVERS",
+    "TASK",
+    "TASKS",
+    "TASK_STATUS",
+    "Drive",
+    "installed_plugins",
+    "missing_drivers",
+)
 
 
 @dataclass
 class Drive:
-    """What the drivers share: the traffic recorder and what one driver leaves for another."""
+    """What the drivers share: the traffic recorders."""
 
     traffic: Traffic
     burst: Traffic
     """Requests made with the burst key (its own rate-limit bucket)."""
-    notes: dict[str, object] = field(default_factory=dict)
 
 
 def installed_plugins() -> list[str]:
@@ -110,8 +118,6 @@ def drive_tasks(drive: Drive) -> None:
         headers=ADMIN,
         expect=409,
     )
-    drive.notes["counted_route"] = TASKS
-    drive.notes["burst_route"] = TASKS
 
 
 def drive_ai(drive: Drive) -> None:

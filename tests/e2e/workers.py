@@ -31,7 +31,7 @@ def requests_per_worker(directory: Path, endpoint: str) -> dict[int, float]:
     for path in sorted(directory.glob("counter_*.db")):
         pid = int(path.stem.split("_")[1])
         total = 0.0
-        for metric in MultiProcessCollector.merge([str(path)]):
+        for metric in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
             for sample in metric.samples:
                 if (
                     sample.name == "http_requests_total"
