@@ -47,8 +47,8 @@ class Options:
         server_core, load_core = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
         return cls(
             quick=quick,
-            rounds=rounds if rounds is not None else (1 if quick else 3),
-            seconds=seconds if seconds is not None else (1.0 if quick else 4.0),
+            rounds=rounds if rounds is not None else (1 if quick else 5),
+            seconds=seconds if seconds is not None else (1.0 if quick else 3.0),
             connections=connections,
             server_core=server_core,
             load_core=load_core,

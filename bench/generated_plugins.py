@@ -108,7 +108,7 @@ def _plugin(index: int) -> BossPlugin:
             ),
         ),
     }
-    cls = type(f"Gen{index:04d}Plugin", (BossPlugin,), attributes)
+    cls: type[BossPlugin] = type(f"Gen{index:04d}Plugin", (BossPlugin,), attributes)
     return cls()
 
 

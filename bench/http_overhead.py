@@ -99,10 +99,10 @@ def _servers(options: Options, data_dir: str) -> Iterator[dict[str, Server]]:
 
 
 def _rounds(
-    options: Options, servers: dict[str, Server], names: list[str], script: str
+    options: Options, servers: dict[str, Server], names: list[str], script: str, rounds: int
 ) -> dict[str, list[Measured]]:
     out: dict[str, list[Measured]] = {name: [] for name in names}
-    for number in range(options.rounds):
+    for number in range(rounds):
         for name in names:
             path = "" if script else ROUTE
             run = measure(
@@ -112,6 +112,7 @@ def _rounds(
                 connections=options.connections,
                 load_core=options.load_core,
                 script=script,
+                retries=0 if options.quick else 2,
             )
             out[name].append(run)
             log(
@@ -169,13 +170,17 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
                 core=options.load_core,
             )
         log(f"http: fixed id, {options.rounds} interleaved rounds of {options.seconds:g} s")
-        fixed = _rounds(options, servers, names, "")
+        fixed = _rounds(options, servers, names, "", options.rounds)
         _series(servers)  # the first scrape may create the scrape's own series (Litestar's does)
         before = _series(servers)
         log("http: random task ids")
         random_names = [v.name for v in VARIANTS if v.metrics_path or v.name == BASELINE]
         random = _rounds(
-            options, servers, random_names, RANDOM_GET.replace("{prefix}", RANDOM_PREFIX)
+            options,
+            servers,
+            random_names,
+            RANDOM_GET.replace("{prefix}", RANDOM_PREFIX),
+            min(options.rounds, 3),
         )
         after = _series(servers)
         rss = {f"http/{name}": servers[name].peak_rss_kib() for name in names}

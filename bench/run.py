@@ -33,9 +33,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma list of {','.join(SECTIONS)}"
     )
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5)")
     parser.add_argument(
-        "--seconds", type=float, default=None, help="seconds per wrk run (default 4)"
+        "--seconds", type=float, default=None, help="seconds per wrk run (default 3)"
     )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     return parser.parse_args(argv)

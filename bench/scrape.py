@@ -150,7 +150,9 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
                     "series_exposed": samples[-1][2],
                 }
                 if series == sizes[-1]:
-                    entry["concurrent"] = _under_scrapes(server, options, max(options.seconds, 2.0))
+                    entry["concurrent"] = _under_scrapes(
+                        server, options, max(options.seconds * 2, 6.0)
+                    )
                     load = entry["concurrent"]
                     log(
                         f"  API p99 {load['api_alone']['p99_ms']} ms alone, "
