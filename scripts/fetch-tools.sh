@@ -3,6 +3,10 @@
 # pins, from Debian trixie's packages, into .tools/bin — without touching the system's apt
 # state (private sources list, lists, cache and status) and without starting any service.
 #
+# Debian's Alertmanager reads its default notification templates from a fixed path,
+# /usr/share/prometheus/alertmanager (default.tmpl, email.tmpl), and will not start without
+# them: the script installs the package's copy there when it is missing (hence root).
+#
 # Idempotent: when every binary is present at the pinned version it returns in milliseconds.
 # Usage: bash scripts/fetch-tools.sh   (or `make tools`)
 set -euo pipefail
@@ -16,6 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${BOSS_TOOLS_DIR:-$ROOT/.tools}"
 BIN="$TOOLS/bin"
 STAMP="$BIN/.versions"
+SHARE="${BOSS_PROMETHEUS_SHARE_DIR:-/usr/share/prometheus}"
 WANT="prometheus=$PROMETHEUS_VERSION alertmanager=$ALERTMANAGER_VERSION"
 
 have_all() {
@@ -24,6 +29,7 @@ have_all() {
     for tool in promtool prometheus amtool alertmanager; do
         [[ -x "$BIN/$tool" ]] || return 1
     done
+    [[ -f "$SHARE/alertmanager/default.tmpl" && -f "$SHARE/alertmanager/email.tmpl" ]]
 }
 
 if have_all; then
@@ -81,6 +87,11 @@ install -m 0755 "$work/root/usr/bin/promtool" "$BIN/promtool"
 install -m 0755 "$work/root/usr/bin/prometheus" "$BIN/prometheus"
 install -m 0755 "$work/root/usr/bin/amtool" "$BIN/amtool"
 install -m 0755 "$work/root/usr/bin/prometheus-alertmanager" "$BIN/alertmanager"
+
+# The templates (and UI assets) the Debian binaries read from their fixed share path;
+# never overwrite what is there already.
+mkdir -p "$SHARE"
+cp -rn "$work/root/usr/share/prometheus/." "$SHARE/"
 
 "$BIN/promtool" --version 2>&1 | grep -q "version $PROMETHEUS_VERSION" ||
     { echo "fetch-tools: promtool is not version $PROMETHEUS_VERSION" >&2; exit 1; }
