@@ -234,11 +234,16 @@ async def test_full_queue_drops_and_counts(base_env, discord, caplog):
     registry = CollectorRegistry()
     app, plugin = make_app(base_env, discord, registry, queue_size="2", drain_timeout="0")
     discord.script(Reply.hanging(), webhook="tasks")
-    async with AsyncTestClient(app):
-        assert plugin.dispatcher is not None
-        plugin.dispatcher.submit("tasks", {"content": "first"})
+    async with AsyncTestClient(app) as client:
+        dispatcher = plugin.dispatcher
+        assert dispatcher is not None
+        # the app runs in the test client's portal thread: submit on its event loop
+        client.blocking_portal.call(dispatcher.submit, "tasks", {"content": "first"})
         await wait_for(discord, requests=1)  # the worker holds the first one
-        results = [plugin.dispatcher.submit("tasks", {"content": str(n)}) for n in range(5)]
+        results = [
+            client.blocking_portal.call(dispatcher.submit, "tasks", {"content": str(n)})
+            for n in range(5)
+        ]
     assert [r.status if r else "queued" for r in results] == [
         "queued",
         "queued",
