@@ -43,6 +43,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     config = tmp_path / "alertmanager.yml"
     config.write_text(alertmanager_yml(opts))
     port = _free_port()
+    log = (tmp_path / "alertmanager.log").open("w")
     proc = subprocess.Popen(
         [
             find_tool("alertmanager"),
@@ -51,24 +52,33 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
+        ready = False
         for _ in range(200):
+            if proc.poll() is not None:
+                break
             try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
+                ready = httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
+                ready = False
+            if ready:
+                break
             time.sleep(0.05)
-        else:
-            pytest.fail("Alertmanager did not become ready")
+        if not ready:
+            pytest.fail(
+                "Alertmanager did not start (Debian's build needs its templates in "
+                "/usr/share/prometheus/alertmanager: run `make tools`):\n"
+                + (tmp_path / "alertmanager.log").read_text()
+            )
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 def _alert(name: str, severity: str, **labels: str) -> dict[str, Any]:
