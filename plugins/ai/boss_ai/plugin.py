@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from boss_tasks.service import TaskService
 
 __all__ = ("AIPlugin", "AITaskResult")
+
+logger = logging.getLogger("boss.ai")
 
 
 class AITaskResult(msgspec.Struct, kw_only=True):
@@ -116,6 +119,7 @@ class AIPlugin(BossPlugin):
             draft = await provider.draft(text, now=self._clock())
         except ProviderError as exc:
             self.requests.labels(operation, exc.kind).inc()
+            logger.warning("ai: %s failed (%s): %s", operation, exc.kind, exc.detail)
             raise
         finally:
             self.duration.labels(operation).observe(time.perf_counter() - started)
