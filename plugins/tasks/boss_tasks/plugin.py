@@ -25,6 +25,8 @@ from boss_tasks.tables import tasks
 __all__ = ("TasksPlugin",)
 
 logger = logging.getLogger("boss.tasks")
+STOP_TIMEOUT = 10.0
+"""Seconds the status refresher may take to finish its query at shutdown."""
 
 
 def _emitter(app: Litestar) -> Emit:
@@ -89,23 +91,30 @@ class TasksPlugin(BossPlugin):
             cache=self.context.services.get(Cache),  # type: ignore[type-abstract]
             emit=_emitter(app),
         )
-        refresher = asyncio.create_task(self._refresh(self._service))
+        stop = asyncio.Event()
+        refresher = asyncio.create_task(self._refresh(self._service, stop))
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            # Let a running query finish: cancelling asyncpg mid-query can hang the pool.
+            stop.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(refresher), STOP_TIMEOUT)
+            except TimeoutError:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             self._service = None
 
-    async def _refresh(self, service: TaskService) -> None:
-        """Keep ``tasks_by_status`` current: re-read the counts every interval."""
-        while True:
+    async def _refresh(self, service: TaskService, stop: asyncio.Event) -> None:
+        """Keep ``tasks_by_status`` current: re-read the counts every interval until ``stop``."""
+        while not stop.is_set():
             try:
                 await service.refresh_status_metrics()
             except Exception as exc:
                 logger.warning("could not refresh tasks_by_status: %s", exc)
-            await asyncio.sleep(self.settings.status_refresh_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.status_refresh_seconds)
 
     async def ping(self) -> str | None:
         """Ready when the tasks table exists (``boss db upgrade`` has run)."""

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, patch, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import UNSET
 
 from boss.auth import ApiKey
@@ -66,7 +66,7 @@ def _task_response(task: Task, status_code: int = 200) -> Response[Task]:
 
 @post("/tasks", status_code=201, summary="Create a task", tags=["tasks"])
 async def create_task(
-    data: TaskCreate, request: Request[Any, Any, Any], tasks: TaskService
+    data: JSONBody[TaskCreate], request: Request[Any, Any, Any], tasks: NamedDependency[TaskService]
 ) -> Response[Task]:
     """Create a ``pending`` task; the answer carries its id, version and an ``ETag``."""
     task = await tasks.create(data, actor=_actor(request))
@@ -75,12 +75,12 @@ async def create_task(
 
 @get("/tasks", summary="List tasks", tags=["tasks"])
 async def list_tasks(
-    tasks: TaskService,
-    status: Status | None = None,
-    assignee: Annotated[str | None, Parameter(max_length=ASSIGNEE_MAX)] = None,
-    priority: Priority | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    tasks: NamedDependency[TaskService],
+    status: FromQuery[Status | None] = None,
+    assignee: Annotated[str | None, QueryParameter(max_length=ASSIGNEE_MAX)] = None,
+    priority: FromQuery[Priority | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> TaskPage:
     """Tasks matching every given filter, newest first, with the total number of matches."""
     return await tasks.list(
@@ -89,14 +89,17 @@ async def list_tasks(
 
 
 @get("/tasks/{task_id:str}", summary="Get a task", tags=["tasks"])
-async def get_task(task_id: str, tasks: TaskService) -> Response[Task]:
+async def get_task(task_id: FromPath[str], tasks: NamedDependency[TaskService]) -> Response[Task]:
     """One task (404 problem when unknown); ``ETag`` is its version."""
     return _task_response(await tasks.get(task_id))
 
 
 @patch("/tasks/{task_id:str}", summary="Change a task's fields", tags=["tasks"])
 async def patch_task(
-    task_id: str, data: TaskPatch, request: Request[Any, Any, Any], tasks: TaskService
+    task_id: FromPath[str],
+    data: JSONBody[TaskPatch],
+    request: Request[Any, Any, Any],
+    tasks: NamedDependency[TaskService],
 ) -> Response[Task]:
     """Change title, description, assignee, priority or deadline at the version you saw.
 
@@ -109,7 +112,10 @@ async def patch_task(
 
 @post("/tasks/{task_id:str}/status", status_code=200, summary="Change status", tags=["tasks"])
 async def change_status(
-    task_id: str, data: StatusChange, request: Request[Any, Any, Any], tasks: TaskService
+    task_id: FromPath[str],
+    data: JSONBody[StatusChange],
+    request: Request[Any, Any, Any],
+    tasks: NamedDependency[TaskService],
 ) -> Response[Task]:
     """Move the task through the state machine; a forbidden transition answers 409."""
     version = _version(request, None if data.version is UNSET else data.version)
@@ -120,7 +126,7 @@ async def change_status(
 
 
 @get("/audit/{task_id:str}", summary="A task's audit trail", tags=["tasks"])
-async def task_audit(task_id: str, tasks: TaskService) -> AuditTrail:
+async def task_audit(task_id: FromPath[str], tasks: NamedDependency[TaskService]) -> AuditTrail:
     """Who changed what, from what to what, oldest first."""
     return AuditTrail(task_id=task_id, entries=await tasks.history(task_id))
 
