@@ -7,27 +7,27 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import anyio
 import httpx
 import msgspec
-from litestar import Litestar, Request, Response, post
+from boss_tasks.errors import InvalidTaskInput
+from boss_tasks.service import Task, TaskCreate, TaskService
+from litestar import Litestar, Request, post
 from litestar.config.app import AppConfig
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey
-from boss.errors import problem_response
+from boss.errors import PROBLEM_JSON
 from boss_ai.draft import ParseRequest, TaskDraft
 from boss_ai.errors import ProviderError
 from boss_ai.observability import ALERTS, METRICS, PANELS, RULE_TESTS
 from boss_ai.provider import Provider, build_provider
 from boss_ai.settings import AISettings
-
-if TYPE_CHECKING:
-    from boss_tasks.service import TaskService
 
 __all__ = ("AIPlugin", "AITaskResult")
 
@@ -37,8 +37,8 @@ logger = logging.getLogger("boss.ai")
 class AITaskResult(msgspec.Struct, kw_only=True):
     """``POST /api/ai/tasks`` answer: the created task and the draft it came from."""
 
-    task: Any
-    """The task as the tasks plugin returns it (``boss_tasks.service.Task``)."""
+    task: Task
+    """The task as the tasks plugin stores it."""
     draft: TaskDraft
 
 
@@ -57,8 +57,26 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return user.name if isinstance(user, ApiKey) else "anonymous"
 
 
-def _failure(exc: ProviderError) -> Response[Any]:
-    return problem_response(exc.status_code, exc.detail, extra={"provider_error": exc.kind})
+def _failure(exc: ProviderError) -> HTTPException:
+    """The problem answer for a provider failure (502/503/504, ``provider_error`` names it)."""
+    return HTTPException(
+        status_code=exc.status_code, detail=exc.detail, extra={"provider_error": exc.kind}
+    )
+
+
+_FAILURES: dict[int, ResponseSpec] = {
+    code: ResponseSpec(
+        data_container=dict[str, Any],
+        media_type=PROBLEM_JSON,
+        description=f"{meaning}; nothing is created (problem JSON, provider_error={kind!r})",
+        generate_examples=False,
+    )
+    for code, kind, meaning in (
+        (502, "bad_answer", "The provider's answer is not a valid task draft"),
+        (503, "unavailable", "The provider is unavailable or rate limited after retries"),
+        (504, "timeout", "The provider did not answer in time"),
+    )
+}
 
 
 class AIPlugin(BossPlugin):
@@ -133,30 +151,34 @@ class AIPlugin(BossPlugin):
             tags=["ai"],
             status_code=200,
             summary="Turn free text into a task draft",
+            responses=_FAILURES,
         )
-        async def parse_text(data: JSONBody[ParseRequest]) -> Response[Any]:
+        async def parse_text(data: JSONBody[ParseRequest]) -> TaskDraft:
             """Read a task out of ``text`` without creating anything."""
             try:
                 draft = await plugin.draft(_text(data), "parse")
             except ProviderError as exc:
-                return _failure(exc)
+                raise _failure(exc) from None
             plugin.requests.labels("parse", "ok").inc()
-            return Response(draft, status_code=200)
+            return draft
 
-        @post("/api/ai/tasks", tags=["ai"], status_code=201, summary="Create a task from free text")
+        @post(
+            "/api/ai/tasks",
+            tags=["ai"],
+            status_code=201,
+            summary="Create a task from free text",
+            responses=_FAILURES,
+        )
         async def create_task(
             request: Request[Any, Any, Any], data: JSONBody[ParseRequest]
-        ) -> Response[Any]:
+        ) -> AITaskResult:
             """Draft a task from ``text`` and create it through the tasks plugin (audit and events
             included); a provider failure creates nothing."""
-            from boss_tasks.errors import InvalidTaskInput
-            from boss_tasks.service import TaskCreate
-
             text = _text(data)
             try:
                 draft = await plugin.draft(text, "create")
             except ProviderError as exc:
-                return _failure(exc)
+                raise _failure(exc) from None
             try:
                 task = await plugin._tasks().create(
                     TaskCreate(
@@ -170,18 +192,18 @@ class AIPlugin(BossPlugin):
                 )
             except InvalidTaskInput as exc:
                 plugin.requests.labels("create", "error").inc()
-                return problem_response(
-                    422,
-                    f"The draft cannot become a task: {exc.field}: {exc.message}",
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"The draft cannot become a task: {exc.field}: {exc.message}",
                     extra={
                         "errors": [{"field": exc.field, "source": "draft", "message": exc.message}]
                     },
-                )
+                ) from None
             except Exception:
                 plugin.requests.labels("create", "error").inc()
                 raise
             plugin.requests.labels("create", "ok").inc()
-            return Response(AITaskResult(task=task, draft=draft), status_code=201)
+            return AITaskResult(task=task, draft=draft)
 
         return [parse_text, create_task]
 

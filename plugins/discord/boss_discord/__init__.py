@@ -7,11 +7,12 @@ limits and keeps webhook URLs, which are secrets, out of logs, metrics and error
 from __future__ import annotations
 
 from boss_discord.dispatcher import Dispatcher
-from boss_discord.plugin import DiscordPlugin
+from boss_discord.plugin import AlertDelivery, DiscordPlugin
 from boss_discord.sender import DeliveryResult, DeliveryStatus, WebhookSender
 from boss_discord.settings import DiscordSettings
 
 __all__ = (
+    "AlertDelivery",
     "DeliveryResult",
     "DeliveryStatus",
     "DiscordPlugin",

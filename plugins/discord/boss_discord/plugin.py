@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
+import msgspec
 from litestar import Litestar, Request, Response, post
 from litestar.config.app import AppConfig
 from litestar.events import EventListener, listener
+from litestar.exceptions import HTTPException
+from litestar.openapi import ResponseSpec
 
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey, require_admin
-from boss.errors import problem_response
+from boss.errors import PROBLEM_JSON
 from boss_discord.dispatcher import Dispatcher
 from boss_discord.embeds import (
     BLOCKED_STATUSES,
@@ -29,9 +32,19 @@ from boss_discord.redaction import install_log_filter
 from boss_discord.sender import WebhookSender
 from boss_discord.settings import DiscordSettings
 
-__all__ = ("DiscordPlugin",)
+__all__ = ("AlertDelivery", "DiscordPlugin")
 
 logger = logging.getLogger("boss.discord")
+
+
+class AlertDelivery(msgspec.Struct, kw_only=True):
+    """``POST /api/admin/test-alert`` answer: where it went and how it went."""
+
+    channel: str
+    status: Literal["sent", "queued"]
+    attempts: int
+    detail: str = ""
+
 
 TEST_ALERT_WAIT = 30.0
 """Seconds ``POST /api/admin/test-alert`` waits for the delivery result before answering 202."""
@@ -142,16 +155,31 @@ class DiscordPlugin(BossPlugin):
             tags=["admin"],
             status_code=200,
             summary="Send a test message to the Discord alerts channel",
+            responses={
+                202: ResponseSpec(AlertDelivery, description="Still queued after the wait"),
+                502: ResponseSpec(
+                    dict[str, Any],
+                    media_type=PROBLEM_JSON,
+                    generate_examples=False,
+                    description="Not delivered: rejected, webhook deleted or retries exhausted",
+                ),
+                503: ResponseSpec(
+                    dict[str, Any],
+                    media_type=PROBLEM_JSON,
+                    generate_examples=False,
+                    description="No webhook for the alerts channel, or the queue is full",
+                ),
+            },
         )
-        async def send_test_alert(request: Request[Any, Any, Any]) -> Response[Any]:
+        async def send_test_alert(request: Request[Any, Any, Any]) -> Response[AlertDelivery]:
             """Deliver a test message to the alerts channel and answer with the result."""
             settings = plugin.settings
             channel = settings.alert_channel
             dispatcher = plugin.dispatcher
             if dispatcher is None or not dispatcher.has_channel(channel):
-                return problem_response(
-                    503,
-                    f"No Discord webhook is configured for channel {channel!r} "
+                raise HTTPException(
+                    status_code=503,
+                    detail=f"No Discord webhook is configured for channel {channel!r} "
                     f"(set BOSS_DISCORD__WEBHOOKS__{channel.upper()})",
                     extra={"channel": channel, "delivery": "not_configured"},
                 )
@@ -162,26 +190,16 @@ class DiscordPlugin(BossPlugin):
             )
             result = await dispatcher.deliver(channel, payload, TEST_ALERT_WAIT)
             if result is None:
-                return Response(
-                    {
-                        "channel": channel,
-                        "status": "queued",
-                        "attempts": 0,
-                        "detail": "still queued",
-                    },
-                    status_code=202,
+                queued = AlertDelivery(
+                    channel=channel, status="queued", attempts=0, detail="still queued"
                 )
+                return Response(queued, status_code=202)
             if result.status == "sent":
-                body = {
-                    "channel": result.channel,
-                    "status": result.status,
-                    "attempts": result.attempts,
-                    "detail": result.detail,
-                }
-                return Response(body, status_code=200)
-            return problem_response(
-                503 if result.status == "dropped" else 502,
-                f"The test alert was not delivered: {result.detail}",
+                sent = AlertDelivery(channel=channel, status="sent", attempts=result.attempts)
+                return Response(sent, status_code=200)
+            raise HTTPException(
+                status_code=503 if result.status == "dropped" else 502,
+                detail=f"The test alert was not delivered: {result.detail}",
                 extra={"channel": channel, "delivery": result.status, "attempts": result.attempts},
             )
 
