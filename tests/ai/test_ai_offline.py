@@ -134,3 +134,17 @@ async def test_provider_interface():
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
+
+
+def test_unknown_provider_names_the_variable(tmp_path):
+    from boss_ai import AIPlugin
+    from boss_tasks import TasksPlugin
+
+    from boss.app import create_app
+    from boss.settings import SettingsError, load_settings
+
+    env = {"BOSS_DATA_DIR": str(tmp_path), "BOSS_AI__PROVIDER": "skynet"}
+    with pytest.raises(SettingsError) as info:
+        create_app(load_settings(env), plugins=[TasksPlugin(), AIPlugin()])
+    assert "BOSS_AI__PROVIDER" in str(info.value)
+    assert "skynet" in str(info.value)

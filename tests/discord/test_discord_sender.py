@@ -149,3 +149,19 @@ async def test_unreachable_discord_counts_as_network_error():
         result = await sender(client, RecordingSleep(), retries=1).send("tasks", url, MESSAGE)
     assert (result.status, result.attempts) == ("failed", 2)
     assert "network error" in result.detail
+
+
+async def test_exhausted_bucket_on_success_delays_the_next_message(discord):
+    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.4"}
+    discord.script(Reply(headers=headers), webhook="tasks")
+    sleep = RecordingSleep()
+    clock = [1000.0]
+    async with httpx.AsyncClient() as client:
+        s = sender(client, sleep, clock=lambda: clock[0])
+        first = await s.send("tasks", discord.webhook_url("tasks"), MESSAGE)
+        second = await s.send("tasks", discord.webhook_url("tasks"), MESSAGE)
+        other = await s.send("alerts", discord.webhook_url("alerts"), MESSAGE)
+    assert (first.status, second.status, other.status) == ("sent", "sent", "sent")
+    # only the second message to the exhausted webhook waited
+    assert sleep.waits == [pytest.approx(0.4)]
+    assert [r.status for r in discord.requests] == [204, 204, 204]
