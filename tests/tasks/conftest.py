@@ -80,3 +80,29 @@ async def client(make_app: AppFactory) -> AsyncIterator[AsyncTestClient[Any]]:
     app, _ = make_app()
     async with AsyncTestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def served(make_app: AppFactory) -> AsyncIterator[tuple[str, TasksPlugin]]:
+    """The app on a real uvicorn server on 127.0.0.1 (free port), for truly concurrent requests.
+
+    ``AsyncTestClient`` runs requests one after another; a real server lets them overlap.
+    """
+    import asyncio
+
+    import uvicorn
+
+    app, tasks = make_app()
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    runner = asyncio.create_task(server.serve())
+    while not server.started:
+        if runner.done():
+            runner.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", tasks
+    finally:
+        server.should_exit = True
+        await runner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from boss_tasks.tables import audit, tasks
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +17,7 @@ __all__ = ("ADMIN", "MEMBER", "counts", "create", "sample")
 
 
 async def create(
-    client: AsyncTestClient[Any], headers: dict[str, str] = ADMIN, **body: Any
+    client: AsyncTestClient[Any] | httpx.AsyncClient, headers: dict[str, str] = ADMIN, **body: Any
 ) -> dict[str, Any]:
     """Create a task and return its JSON (asserting 201)."""
     body.setdefault("title", "Write the report")
