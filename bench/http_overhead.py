@@ -8,6 +8,10 @@ drift hits every app alike. Ratios are per round against plain Litestar, then th
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +19,7 @@ from typing import Any
 
 from bench._common import Options, log, median
 from bench._measure import Measured, measure
-from bench._servers import Server, free_port, http_get, uvicorn_command
+from bench._servers import ROOT, Server, free_port, http_get, uvicorn_command
 from bench._wrk import RANDOM_GET, run_wrk
 
 __all__ = ("BASELINE", "VARIANTS", "Variant", "count_series", "run")
@@ -144,6 +148,27 @@ def _summarise(runs: dict[str, list[Measured]]) -> dict[str, Any]:
     return table
 
 
+def _in_process(options: Options) -> dict[str, Any]:
+    """Section 1 without server and network: see ``bench/inprocess.py``."""
+    rounds, count = (3, 500) if options.quick else (25, 2000)
+    command = [sys.executable, "-m", "bench.inprocess", str(rounds), str(count)]
+    if options.server_core is not None:
+        command = ["taskset", "-c", str(options.server_core), *command]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("INPROCJSON "):
+            result: dict[str, Any] = json.loads(line[len("INPROCJSON ") :])
+            return {"rounds": rounds, "requests_per_round": count, "apps": result}
+    raise RuntimeError(f"in-process benchmark failed:\n{done.stdout}\n{done.stderr}")
+
+
 def _series(servers: dict[str, Server]) -> dict[str, int]:
     out = {}
     for variant in VARIANTS:
@@ -184,6 +209,12 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
         )
         after = _series(servers)
         rss = {f"http/{name}": servers[name].peak_rss_kib() for name in names}
+    log("http: in-process (no server), CPU time per request")
+    in_process = _in_process(options)
+    for name, entry in in_process["apps"].items():
+        log(
+            f"  {name:24} {entry['cpu_us_min']:7.1f} CPU-us/req  {entry['cpu_ratio_to_litestar']:.2f}x"
+        )
     fixed_table = _summarise(fixed)
     ratio = fixed_table["boss_instrumented"]["ratio_to_litestar"]
     pairs = list(zip(fixed["boss_instrumented"], fixed["boss_uninstrumented"], strict=True))
@@ -198,6 +229,7 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
         "variants": {v.name: v.description for v in VARIANTS},
         "fixed_id": fixed_table,
         "random_ids": _summarise(random),
+        "in_process": in_process,
         "series_before_random": before,
         "series_after_random": after,
         "series_flat": before == after,
@@ -206,6 +238,14 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
             "boss_instrumented_vs_uninstrumented": cost,
             "cpu_boss_instrumented_vs_litestar": cpu_ratio,
             "cpu_boss_instrumented_vs_uninstrumented": cpu_cost,
+            "in_process_boss_instrumented_vs_litestar": in_process["apps"]["boss_instrumented"][
+                "cpu_ratio_to_litestar"
+            ],
+            "in_process_instrumentation_us": round(
+                in_process["apps"]["boss_instrumented"]["cpu_us_min"]
+                - in_process["apps"]["boss_uninstrumented"]["cpu_us_min"],
+                2,
+            ),
             "goal": 0.95,
             "met": ratio >= 0.95,
         },

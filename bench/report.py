@@ -45,6 +45,28 @@ def _http(doc: dict[str, Any]) -> list[str]:
         lines += _table(
             ["app", "req/s", "ratio", "p50 ms", "p99 ms", "CPU µs/req", "CPU ratio", "others"], rows
         )
+    if "in_process" in doc:
+        inproc = doc["in_process"]
+        lines += [
+            "### In process (no server, no network)",
+            "",
+            f"Each app called as an ASGI callable, {inproc['rounds']} interleaved rounds of "
+            f"{inproc['requests_per_round']} requests; thread CPU time per request (time "
+            "descheduled by other processes does not count); ratio on the minimum.",
+            "",
+        ]
+        lines += _table(
+            ["app", "CPU µs/req (min)", "median", "CPU ratio"],
+            [
+                [
+                    f"`{name}`",
+                    f"{r['cpu_us_min']:.1f}",
+                    f"{r['cpu_us_median']:.1f}",
+                    f"{r['cpu_ratio_to_litestar']:.2f}x",
+                ]
+                for name, r in inproc["apps"].items()
+            ],
+        )
     target = doc["target"]
     lines += [
         f"Target boss instrumented >= {target['goal']}x plain Litestar (throughput): "
@@ -52,7 +74,9 @@ def _http(doc: dict[str, Any]) -> list[str]:
         f"{'met' if target['met'] else 'missed'}; by CPU time per request "
         f"{target['cpu_boss_instrumented_vs_litestar']:.2f}x. Instrumentation cost inside boss "
         f"(instrumented / uninstrumented): {target['boss_instrumented_vs_uninstrumented']:.2f}x "
-        f"throughput, {target['cpu_boss_instrumented_vs_uninstrumented']:.2f}x CPU.",
+        f"throughput, {target['cpu_boss_instrumented_vs_uninstrumented']:.2f}x CPU. In process: "
+        f"{target.get('in_process_boss_instrumented_vs_litestar', 0):.2f}x plain Litestar; the "
+        f"instrumentation adds {target.get('in_process_instrumentation_us', 0):.1f} µs per request.",
         "",
         f"`/metrics` series before and after the random-id rounds: "
         f"{doc['series_before_random']} → {doc['series_after_random']} "
