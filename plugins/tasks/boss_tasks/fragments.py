@@ -74,11 +74,10 @@ TASK_ALERTS = (
 TASK_RULE_TESTS = (
     RuleTest(
         name="TaskCompletionsStalled fires after a day without completions",
-        interval="10m",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="3x200"),
+            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="3x1900"),
             Series(
-                series='tasks_completed_total{job="boss", assignee="ana"}', values="0+1x2 2x200"
+                series='tasks_completed_total{job="boss", assignee="ana"}', values="0+1x20 20x1900"
             ),
         ),
         alert_rule_test=(
@@ -92,18 +91,16 @@ TASK_RULE_TESTS = (
     ),
     RuleTest(
         name="TaskCompletionsStalled stays quiet when nothing is in progress",
-        interval="10m",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="0x200"),
+            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="0x1900"),
         ),
         alert_rule_test=(AlertTest(eval_time="30h", alertname="TaskCompletionsStalled"),),
     ),
     RuleTest(
         name="TasksBlockedPilingUp fires after 4 h above 10 blocked tasks",
-        interval="10m",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="blocked"}', values="4x6 12x60"),
-            Series(series='tasks_by_status{job="boss", status="pending"}', values="40x66"),
+            Series(series='tasks_by_status{job="boss", status="blocked"}', values="4x60 12x400"),
+            Series(series='tasks_by_status{job="boss", status="pending"}', values="40x460"),
         ),
         alert_rule_test=(
             AlertTest(eval_time="50m", alertname="TasksBlockedPilingUp"),
