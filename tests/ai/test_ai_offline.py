@@ -54,6 +54,14 @@ def test_the_canonical_sentence():
         ),
         ("clean the backlog next week", "Clean the backlog", None, "medium", date(2026, 12, 4)),
         ("write the report by next Friday", "Write the report", None, "medium", date(2026, 12, 4)),
+        ("write the report by this Friday", "Write the report", None, "medium", date(2026, 11, 27)),
+        (
+            "Dana: book the venue next Monday",
+            "Book the venue",
+            "Dana",
+            "medium",
+            date(2026, 11, 30),
+        ),
         (
             "Call the bank before end of month, p1",
             "Call the bank",

@@ -108,7 +108,7 @@ def _upcoming(today: date, weekday: int) -> date:
 
 def _resolve_weekday(today: date, match: re.Match[str]) -> date:
     day = _upcoming(today, _WEEKDAYS[match.group("wd").lower()])
-    if match.group("next"):
+    if (match.group("next") or "").lower().startswith("next"):
         if day <= today:
             day += timedelta(days=7)
         if day.isocalendar()[:2] == today.isocalendar()[:2]:
