@@ -82,6 +82,8 @@ def _split_sequences(raw: dict[str, Any], info: msgspec.inspect.StructType) -> d
 
 
 def _variable_for(prefix: str, path: str) -> str:
+    """``$.database.pool_size`` → ``BOSS_DATABASE__POOL_SIZE``; a dict value → ``…__*``."""
+    path = path.replace("[...]", ".*")
     parts = [p for p in re.split(r"\.|\[\d+\]", path) if p]
     return prefix + "__".join(part.upper() for part in parts)
 

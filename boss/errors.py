@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ("PROBLEM_JSON", "ProblemHandlers", "problem_response")
 
 PROBLEM_JSON = "application/problem+json"
+_MISSING_RE = re.compile(r"missing required field `([^`]+)`")
 logger = logging.getLogger("boss.errors")
 
 
@@ -49,12 +51,15 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
+                field = str(item.get("key") or "")
+                message = str(item.get("message") or "")
+                missing = _MISSING_RE.search(message)
+                if missing:
+                    # Litestar names the enclosing object ("data"); name the missing field.
+                    parent = "" if field in ("", "data") else field.removeprefix("data.")
+                    field = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
                 errors.append(
-                    {
-                        "field": item.get("key") or "",
-                        "source": item.get("source") or "body",
-                        "message": item.get("message") or "",
-                    }
+                    {"field": field, "source": item.get("source") or "body", "message": message}
                 )
     return errors
 

@@ -57,6 +57,7 @@ async def test_validation_errors_name_the_field(app):
         unknown = await client.post(
             "/api/items", json={"title": "x", "colour": "red"}, headers=ADMIN
         )
+        missing = await client.post("/api/items", json={"count": 1}, headers=ADMIN)
         broken = await client.post(
             "/api/items",
             content=b"{not json",
@@ -71,6 +72,9 @@ async def test_validation_errors_name_the_field(app):
     assert unknown.status_code == 400
     assert "colour" in unknown.text
     assert broken.status_code == 400
+    assert missing.status_code == 400
+    assert missing.json()["errors"][0]["field"] == "title"
+    assert "title" in missing.json()["detail"]
     assert broken.headers["content-type"].startswith("application/problem+json")
 
 

@@ -88,3 +88,11 @@ def test_plugin_section_is_read_from_its_prefix():
     assert section.refresh == 2.0
     with pytest.raises(SettingsError, match=r"^BOSS_TASKS__REFRESH: "):
         load_settings({"BOSS_TASKS__REFRESH": "soon"}).section("tasks", Section)
+
+
+def test_dict_section_errors_name_the_variable_family():
+    class Section(msgspec.Struct):
+        webhooks: dict[str, int] = {}
+
+    with pytest.raises(SettingsError, match=r"^BOSS_DISCORD__WEBHOOKS__\*: Expected `int`"):
+        load_settings({"BOSS_DISCORD__WEBHOOKS__TASKS": "x"}).section("discord", Section)
