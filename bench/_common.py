@@ -47,7 +47,7 @@ class Options:
         server_core, load_core = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
         return cls(
             quick=quick,
-            rounds=rounds if rounds is not None else (1 if quick else 5),
+            rounds=rounds if rounds is not None else (1 if quick else 4),
             seconds=seconds if seconds is not None else (1.0 if quick else 3.0),
             connections=connections,
             server_core=server_core,
