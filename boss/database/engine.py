@@ -95,6 +95,8 @@ class Database:
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
                 pool_recycle=pool_recycle,
+                # one round trip per checkout, so a restarted server costs no failed request
+                pool_pre_ping=True,
                 connect_args={"timeout": min(pool_timeout, 10.0)},
             )
         self.engine: AsyncEngine = create_async_engine(parsed, **options)
