@@ -13,6 +13,7 @@ from tests.fakes.discord_server import DiscordServer
 
 from .boss_server import BossServer
 from .build import MonitoringFiles, build_monitoring
+from .drivers import installed_plugins
 from .fake_grafana import FakeGrafana
 from .net import free_port
 from .pg import create_database, drop_database
@@ -45,6 +46,8 @@ class Stack:
     processes: ProcessGroup
     database: str
     """Name of the test's own PostgreSQL database."""
+    plugins: list[str]
+    """The installed plugins when the configs were built."""
 
     def logs(self) -> str:
         """State and log tails of every process, for failure messages."""
@@ -120,6 +123,7 @@ def stack(
     boss = BossServer(
         processes, port=free_port(), env=boss_settings(tmp_path, database[1], redis_url, discord)
     )
+    plugins = installed_plugins()
     webhook_file = tmp_path / "discord-webhook"
     webhook_file.write_text(discord.webhook_url(ALERTS_CHANNEL) + "\n")
     webhook_file.chmod(0o600)
@@ -141,7 +145,7 @@ def stack(
     boss.migrate()
     boss.start()
     prometheus.start(processes)
-    yield Stack(boss, files, prometheus, alertmanager, discord, processes, database[0])
+    yield Stack(boss, files, prometheus, alertmanager, discord, processes, database[0], plugins)
     prometheus.api.close()
     alertmanager.api.close()
 

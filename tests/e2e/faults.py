@@ -1,7 +1,7 @@
 """Real failures provoked from outside, so that the error series and panels have data.
 
-Nothing in boss is patched: the database drops boss's connections (as in a failover) and
-the fake Discord answers 500, exactly what production sees on a bad day.
+Nothing in boss is patched: the database loses a table for a moment (a botched migration)
+and the fake Discord answers 500, as production sees on a bad day.
 """
 
 from __future__ import annotations
@@ -10,41 +10,36 @@ from tests.conftest import ADMIN
 from tests.fakes.discord_server import DiscordServer, Reply
 
 from .drivers import TASKS, Drive, installed_plugins
-from .pg import terminate_connections
+from .pg import execute_in
 
-__all__ = ("ATTEMPTS", "database_failover", "discord_outage")
+__all__ = ("TASKS_TABLE", "discord_outage", "missing_table")
 
-ATTEMPTS = 10
-"""Connection cuts tried before giving up on seeing a 500 (one usually suffices)."""
+TASKS_TABLE = "tasks"
+"""The tasks plugin's table, renamed away for a moment to make writes fail."""
 
 
-def database_failover(drive: Drive, database: str) -> int:
-    """Cut boss's database connections until a request answers 500; returns the 500s seen.
+def missing_table(drive: Drive, database: str) -> None:
+    """The tasks table vanishes for a moment (a botched migration): creating answers 500.
 
-    Pooled connections are not pre-pinged, so the first request that checks out a cut
-    connection fails (an unhandled error: ``errors_total`` and a 5xx); the pool then
-    reconnects. With the AI plugin installed the failing request is an AI task creation,
-    which also counts an AI request failure.
+    The failing request is an AI task creation when the AI plugin is installed, so that it
+    also counts as a failed AI request; either way it is an unhandled database error,
+    counted in ``errors_total``. The table is renamed back before anything else runs.
     """
-    use_ai = "ai" in installed_plugins()
     t = drive.traffic
-    for _ in range(ATTEMPTS):
-        terminate_connections(database)
-        if use_ai:
-            response = t.request(
+    execute_in(database, f"ALTER TABLE {TASKS_TABLE} RENAME TO {TASKS_TABLE}_e2e_away")
+    try:
+        if "ai" in installed_plugins():
+            t.request(
                 "POST",
                 "/api/ai/tasks",
                 json={"text": "Carla: renew the certificate tomorrow"},
                 headers=ADMIN,
-                expect=(201, 500),
+                expect=500,
             )
         else:
-            response = t.request("GET", TASKS, headers=ADMIN, expect=(200, 500))
-        if response.status_code == 500:
-            return 1
-    raise AssertionError(
-        f"{ATTEMPTS} cuts of the database connections never made a request fail with 500"
-    )
+            t.request("POST", TASKS, json={"title": "Lost"}, headers=ADMIN, expect=500)
+    finally:
+        execute_in(database, f"ALTER TABLE {TASKS_TABLE}_e2e_away RENAME TO {TASKS_TABLE}")
 
 
 def discord_outage(drive: Drive, discord: DiscordServer, channel: str) -> None:

@@ -1,7 +1,7 @@
 """The end-to-end test's own PostgreSQL database, and a way to drop every connection to it.
 
-The test owns its database (rather than sharing the session's) because it cuts boss's
-connections on purpose, as a database failover would, to provoke real server errors.
+The test owns its database (rather than sharing the session's) because it breaks it on
+purpose, from outside, to provoke real server errors.
 """
 
 from __future__ import annotations
@@ -9,17 +9,25 @@ from __future__ import annotations
 import asyncio
 import secrets
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from tests.conftest import PG_ADMIN_DSN
 
-__all__ = ("create_database", "drop_database", "terminate_connections")
+__all__ = ("create_database", "drop_database", "execute_in")
 
 
-def _run(sql: str, *args: Any) -> Any:
+def _dsn_for(database: str | None) -> str:
+    if database is None:
+        return PG_ADMIN_DSN
+    parts = urlsplit(PG_ADMIN_DSN)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _run(sql: str, *args: Any, database: str | None = None) -> Any:
     async def go() -> Any:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        conn = await asyncpg.connect(_dsn_for(database), timeout=5)
         try:
             return await conn.fetchval(sql, *args)
         finally:
@@ -40,11 +48,6 @@ def drop_database(name: str) -> None:
     _run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def terminate_connections(name: str) -> int:
-    """Terminate every server process connected to ``name``; returns how many there were."""
-    count: int = _run(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = $1 AND pid <> pg_backend_pid()",
-        name,
-    )
-    return count
+def execute_in(database: str, sql: str) -> None:
+    """Run one statement in ``database`` (as the admin user)."""
+    _run(sql, database=database)

@@ -22,10 +22,11 @@ from .conftest import (
     COUNT_KEY,
     PLUGIN_ALERTS_CHANNEL,
     RATE_LIMIT,
+    TASKS_CHANNEL,
     Stack,
 )
 from .drivers import DRIVERS, TASKS, Drive, installed_plugins, missing_drivers
-from .faults import database_failover, discord_outage
+from .faults import discord_outage, missing_table
 from .net import wait_for
 from .queries import GeneratedQuery, dashboard_queries, rule_queries
 from .steps import step
@@ -126,6 +127,10 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
         missing = missing_drivers()
         assert not missing, f"installed plugins without a traffic driver in drivers.py: {missing}"
         plugins = installed_plugins()
+        assert plugins == stack.plugins, (
+            f"the installed plugins changed from {stack.plugins} to {plugins} while the test ran"
+            " (something installs or removes plugins in this environment concurrently)"
+        )
         assert "tasks" in plugins, f"the tasks plugin is not installed (installed: {plugins})"
         # Two rounds with a scrape between them: every counter has two samples that differ,
         # so each rate() is positive and each histogram_quantile() has a real value.
@@ -135,8 +140,8 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
                     with step(f"2a: driver {name!r}, round {round_}"):
                         DRIVERS[name](drive)
             if round_ == 1:
-                with step("2a: server errors from a database failover"):
-                    database_failover(drive, stack.database)
+                with step("2a: server errors from a missing table"):
+                    missing_table(drive, stack.database)
                 if "discord" in plugins:
                     with step("2a: Discord answers 500"):
                         discord_outage(drive, stack.discord, PLUGIN_ALERTS_CHANNEL)
@@ -145,6 +150,15 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
                 'sum(http_requests_total{job="boss"})',
                 _total_sent(stack, drive.traffic, drive.burst),
                 f"Prometheus to scrape the round-{round_} traffic",
+            )
+
+    if "discord" in installed_plugins():
+        with step("2a: task events reach the Discord tasks channel", logs):
+            wait_for(
+                "task-created, completed and blocked messages at the fake Discord",
+                lambda: len(stack.discord.messages_for(TASKS_CHANNEL)) >= 3,
+                timeout=NOTIFY_TIMEOUT,
+                detail=lambda: f"tasks channel got: {stack.discord.messages_for(TASKS_CHANNEL)}",
             )
 
     with step("2b: rate-limited burst", logs):
