@@ -61,6 +61,14 @@ class Decision:
         """Whole seconds until the window resets (at least 1, as ``Retry-After`` needs)."""
         return max(1, math.ceil(self.reset))
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The ``RateLimit-*`` headers as ASGI header pairs, for successful answers."""
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_seconds),
+        ]
+
     def headers(self) -> dict[str, str]:
         """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``."""
         return {

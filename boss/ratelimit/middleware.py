@@ -15,6 +15,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 
 from boss.auth import ApiKey
+from boss.http_metrics import UNMATCHED
 from boss.ratelimit.limiter import RateLimiter
 
 if TYPE_CHECKING:
@@ -45,13 +46,14 @@ class RateLimitMiddleware:
         if scope["type"] != ScopeType.HTTP or limiter.is_exempt(scope["path"]):
             await self._app(scope, receive, send)
             return
-        template = scope.get("path_template") or scope["path"]
+        # Always set once Litestar has routed; a fixed label otherwise keeps series bounded.
+        template = scope.get("path_template") or UNMATCHED
         decision = await limiter.check(identity_of(scope, limiter), template)
         if decision is None:  # Redis failed: fail open, already counted
             await self._app(scope, receive, send)
             return
-        headers = decision.headers()
         if not decision.allowed:
+            headers = decision.headers()
             headers["Retry-After"] = str(decision.reset_seconds)
             raise TooManyRequestsException(
                 detail=(
@@ -61,7 +63,7 @@ class RateLimitMiddleware:
                 headers=headers,
                 extra={"limit": decision.limit, "window": int(limiter.window)},
             )
-        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        raw = decision.raw_headers()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

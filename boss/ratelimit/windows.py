@@ -4,10 +4,12 @@ A window starts at a client's first request and lasts ``window`` seconds; the co
 expires with it. In Redis one Lua script does ``INCR`` and sets the expiry atomically, so
 N workers and N replicas enforce one limit and no key can be left without an expiry. The
 window is anchored in Redis's clock (the key's TTL), never in the replicas' clocks.
+Concurrent hits share one script call (see ``RedisWindows``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -20,14 +22,21 @@ __all__ = ("MemoryWindows", "RedisWindows", "Windows")
 Clock = Callable[[], float]
 
 _HIT_SCRIPT = """
-local n = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  out[2 * i - 1] = n
+  out[2 * i] = ttl
 end
-return {n, ttl}
+return out
 """
+MAX_BATCH = 256
+"""Most hits one script call carries."""
 
 
 class Windows(Protocol):
@@ -73,19 +82,57 @@ class MemoryWindows:
 
 
 class RedisWindows:
-    """Windows in Redis under ``prefix``: one atomic Lua call (one round trip) per request."""
+    """Windows in Redis under ``prefix``: atomic Lua ``INCR`` + ``PEXPIRE``, batched.
 
-    __slots__ = ("_prefix", "_redis", "_script")
+    Hits that arrive while a call is in flight are queued and sent together in the next
+    call (one script run over many keys, each key still atomic), so under load one Redis
+    round trip and one client-side command cost serve many requests; redis-py spends about
+    a quarter of a millisecond of CPU per command, which would otherwise dominate.
+    """
+
+    __slots__ = ("_drainer", "_pending", "_prefix", "_redis", "_script")
 
     def __init__(self, redis: Redis, prefix: str = "boss:ratelimit:") -> None:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_HIT_SCRIPT)
+        self._pending: list[tuple[str, int, asyncio.Future[tuple[int, float]]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def hit(self, key: str, window: float) -> tuple[int, float]:
         """INCR the window counter and set its expiry on the first hit, atomically."""
-        count, ttl_ms = await self._script(keys=[self._prefix + key], args=[int(window * 1000)])
-        return int(count), int(ttl_ms) / 1000.0
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, float]] = loop.create_future()
+        self._pending.append((self._prefix + key, int(window * 1000), future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                try:
+                    flat = await self._script(
+                        keys=[key for key, _, _ in batch], args=[ms for _, ms, _ in batch]
+                    )
+                except BaseException as exc:
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                for index, (_, _, future) in enumerate(batch):
+                    if not future.done():
+                        future.set_result((int(flat[2 * index]), int(flat[2 * index + 1]) / 1000))
+        finally:
+            self._drainer = None
+            for _, _, future in self._pending:  # only left when cancelled (shutdown)
+                if not future.done():
+                    future.cancel()
+            self._pending.clear()
 
     def prune(self) -> None:
         """Nothing to do: Redis expires the keys."""

@@ -114,3 +114,44 @@ def test_alert_rule_tests_pass_in_promtool(tmp_path: Path) -> None:
         assert any(c.exp_alerts for c in cases)
         assert any(not c.exp_alerts for c in cases)
         assert (Path(__file__).resolve().parents[2] / "docs/runbooks" / alert.runbook_page).exists()
+
+
+async def test_concurrent_hits_share_script_calls_and_count_exactly(redis_url: str) -> None:
+    import asyncio
+
+    from boss_cache.redis_cache import redis_client
+
+    from boss.ratelimit.windows import RedisWindows
+
+    client = redis_client(redis_url, 2.0)
+    windows = RedisWindows(client, "test:rl:")
+    try:
+        results = await asyncio.gather(
+            *(windows.hit("same", 60) for _ in range(300)),
+            *(windows.hit(f"key{n}", 30) for n in range(20)),
+        )
+        ttl = await client.pttl("test:rl:key3")
+    finally:
+        await client.aclose()
+    assert sorted(count for count, _ in results[:300]) == list(range(1, 301))
+    assert all(count == 1 and 0 < reset <= 30 for count, reset in results[300:])
+    assert 0 < ttl <= 30_000
+
+
+async def test_a_failed_batch_fails_every_waiting_hit() -> None:
+    import asyncio
+
+    from boss_cache.redis_cache import redis_client
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from boss.ratelimit.windows import RedisWindows
+
+    client = redis_client("redis://127.0.0.1:1/0", 0.2)
+    windows = RedisWindows(client)
+    try:
+        results = await asyncio.gather(
+            *(windows.hit(f"k{n}", 60) for n in range(5)), return_exceptions=True
+        )
+    finally:
+        await client.aclose()
+    assert all(isinstance(result, RedisConnectionError) for result in results)
