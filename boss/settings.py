@@ -5,6 +5,7 @@ Each plugin may add its own section (``BOSS_<PLUGIN>__*``) through ``BossPlugin.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -96,6 +97,16 @@ class RateLimitSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     ``requests`` each."""
     redis_prefix: str = "boss:ratelimit:"
     """Key prefix of the shared counters in Redis."""
+
+    def __post_init__(self) -> None:
+        """Reject a trusted proxy that is no address or network when the settings load."""
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"BOSS_RATE_LIMIT__TRUSTED_PROXIES has {entry!r}, not an IP address or network"
+                ) from None
 
 
 class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
