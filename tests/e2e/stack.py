@@ -110,7 +110,7 @@ def _ready(process: ManagedProcess, probe: Callable[[], bool]) -> bool:
         if DEBIAN_TEMPLATES in log:
             hint = (
                 f"\nDebian's Alertmanager needs the package's templates in {DEBIAN_TEMPLATES}"
-                " (default.tmpl, email.tmpl): scripts/fetch-tools.sh must install them there."
+                " (default.tmpl, email.tmpl): run `bash scripts/fetch-tools.sh` as root to install them."
             )
         raise WaitTimeout(f"{process.name} exited during start-up:\n{log}{hint}")
     return probe()
