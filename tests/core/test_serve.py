@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -60,20 +61,37 @@ def start_server(processes: ProcessGroup, env: dict[str, str], *args: str) -> tu
 
 
 @pytest.fixture(scope="module")
-def example_installed() -> Iterator[None]:
-    """Install the example third-party distribution into this environment, then remove it."""
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+def example_env(tmp_path_factory) -> dict[str, str]:
+    """Install the example third-party distribution with pip into a folder of its own and
+    put that folder on the servers' ``PYTHONPATH``: the plugin reaches boss only through its
+    entry point, and the shared virtualenv (which other test runs use) is never modified.
+    """
+    target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / "example_plugin"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
-        [*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(EXAMPLE)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "-q",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
         check=True,
         timeout=300,
     )
-    yield
-    subprocess.run([*pip, "uninstall", "-y", "boss-example"], check=True, timeout=120)
+    assert list(target.glob("boss_example-1.0.0.dist-info/entry_points.txt"))
+    return {"PYTHONPATH": str(target)}
 
 
-def test_third_party_plugin_through_entry_points(example_installed, tmp_path, processes):
-    env = boss_env(tmp_path)
+def test_third_party_plugin_through_entry_points(example_env, tmp_path, processes):
+    env = boss_env(tmp_path, **example_env)
     listing = run_boss("plugins", "list", env=env)
     assert listing.returncode == 0, listing.stderr
     row = next(line for line in listing.stdout.splitlines() if " example " in line)
@@ -89,7 +107,7 @@ def test_third_party_plugin_through_entry_points(example_installed, tmp_path, pr
     assert value(metrics, "example_greetings_total", language="pt") == 1
     proc.stop()
 
-    disabled = boss_env(tmp_path, BOSS_PLUGINS__DISABLED="example")
+    disabled = boss_env(tmp_path, BOSS_PLUGINS__DISABLED="example", **example_env)
     listing = run_boss("plugins", "list", env=disabled)
     row = next(line for line in listing.stdout.splitlines() if " example " in line)
     assert "disabled" in row
