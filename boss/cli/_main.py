@@ -6,7 +6,6 @@ import click
 
 from boss.cli.config import config
 from boss.cli.db import db
-from boss.cli.db import db
 from boss.cli.monitoring import monitoring
 from boss.cli.plugins import plugins
 from boss.cli.serve import serve
@@ -23,7 +22,6 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(plugins)
 cli.add_command(config)
-cli.add_command(db)
 cli.add_command(db)
 cli.add_command(monitoring)
 
