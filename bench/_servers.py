@@ -27,6 +27,7 @@ __all__ = (
     "bench_plugin_path",
     "core_times",
     "cpu_seconds",
+    "disable_builtin_plugins",
     "free_port",
     "http_get",
     "uvicorn_command",
@@ -45,6 +46,18 @@ UVICORN_OPTIONS = (
     "--log-level",
     "warning",
 )
+
+
+def disable_builtin_plugins(keep: set[str]) -> str:
+    """``BOSS_PLUGINS__DISABLED`` for every built-in plugin (``plugins/<name>/``) not in ``keep``.
+
+    Only the built-in plugins are listed: a third-party plugin that another process installs
+    or removes meanwhile (the test suite does) must not make the value name an unknown one.
+    """
+    names = {
+        path.name for path in (ROOT / "plugins").glob("*") if (path / f"boss_{path.name}").is_dir()
+    }
+    return ",".join(sorted(names - keep - {"core"}))
 
 
 def free_port() -> int:

@@ -8,6 +8,7 @@ Writes ``bench/results/<section>.json`` and ``bench/results/summary.md``. Needs 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import build_step, http_overhead, report, scrape, tasks_api
-from bench._common import Options, log, machine, write_result
+from bench._common import RESULTS, Options, log, machine, write_result
 from bench._wrk import require_wrk
 
 __all__ = ("SECTIONS", "main")
@@ -39,6 +40,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     return parser.parse_args(argv)
+
+
+def _earlier_results(names: list[str]) -> dict[str, Any]:
+    """Result files of sections not run this time (``--only``), so the summary stays whole."""
+    out: dict[str, Any] = {}
+    for name in [*names, "memory"]:
+        path = RESULTS / f"{name}.json"
+        if path.exists():
+            out[name] = json.loads(path.read_text())
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,9 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         documents[name] = document
         path = write_result(name, document)
         log(f"{name}: wrote {path} ({document['wall_seconds']} s)")
+    earlier = _earlier_results([name for name in SECTIONS if name not in documents])
     if memory:
-        documents["memory"] = {"peak_rss_kib": memory, "machine": info, "quick": options.quick}
+        previous = earlier.pop("memory", {}).get("peak_rss_kib", {})
+        kept = {k: v for k, v in previous.items() if k.split("/")[0] not in documents}
+        documents["memory"] = {
+            "peak_rss_kib": {**kept, **memory},
+            "machine": info,
+            "quick": options.quick,
+        }
         write_result("memory", documents["memory"])
+    documents = {**earlier, **documents}
     summary = report.write_summary(documents, info, options)
     log(f"wrote {summary} after {time.monotonic() - started:.0f} s")
     if failed:

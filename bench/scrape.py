@@ -9,7 +9,6 @@ visible only to that process. While a client scrapes back to back, wrk measures 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import re
 import tempfile
 import threading
@@ -19,7 +18,15 @@ from typing import Any
 
 from bench._common import Options, log, median
 from bench._measure import Measured, measure
-from bench._servers import VENV_BIN, Server, bench_plugin_path, free_port, http_get, uvicorn_command
+from bench._servers import (
+    VENV_BIN,
+    Server,
+    bench_plugin_path,
+    disable_builtin_plugins,
+    free_port,
+    http_get,
+    uvicorn_command,
+)
 from bench.http_overhead import ROUTE, count_series
 
 __all__ = ("SIZES", "run")
@@ -28,11 +35,6 @@ SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 ADMIN_KEY = "bench-admin-key-0123456789"
 _PROBE = re.compile(rb'^bench_synthetic_total\{[^}]*item="item-0"[^}]*\} ([0-9.e+]+)$', re.M)
-
-
-def _other_plugins() -> str:
-    names = {ep.name for ep in importlib.metadata.entry_points(group="boss.plugins")}
-    return ",".join(sorted(names - {"core", "bench"}))
 
 
 def _env(series: int, data_dir: str) -> dict[str, str]:
@@ -59,7 +61,10 @@ def _server(mode: str, series: int, options: Options) -> Iterator[Server]:
                 yield server
             return
         with bench_plugin_path() as entry_points:
-            env |= {"PYTHONPATH": entry_points, "BOSS_PLUGINS__DISABLED": _other_plugins()}
+            env |= {
+                "PYTHONPATH": entry_points,
+                "BOSS_PLUGINS__DISABLED": disable_builtin_plugins(set()),
+            }
             command = [
                 str(VENV_BIN / "boss"),
                 "serve",
@@ -85,7 +90,10 @@ def _wait_for_series(server: Server, expected: float, timeout: float = 120.0) ->
         if value >= expected:
             return
         time.sleep(0.2)
-    raise RuntimeError(f"{server.name}: probe series is {value}, expected {expected}")
+    raise RuntimeError(
+        f"{server.name}: probe series is {value}, expected {expected} (one per worker); "
+        f"server log:\n{server.log.read_text()[-2000:]}"
+    )
 
 
 def _scrape(server: Server) -> tuple[float, int, int]:

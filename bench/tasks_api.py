@@ -24,7 +24,7 @@ from typing import Any
 
 from bench._common import Options, log, median
 from bench._measure import Measured, measure
-from bench._servers import ROOT, VENV_BIN, Server, free_port
+from bench._servers import ROOT, VENV_BIN, Server, disable_builtin_plugins, free_port
 
 __all__ = ("available", "run")
 
@@ -107,8 +107,7 @@ def _redis_namespace() -> Iterator[tuple[str, str]]:
 
 
 def _others(keep: set[str]) -> str:
-    names = {ep.name for ep in importlib.metadata.entry_points(group="boss.plugins")}
-    return ",".join(sorted(names - keep - {"core"}))
+    return disable_builtin_plugins(keep)
 
 
 def _seed(server: Server, count: int) -> list[str]:
