@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ("PROBLEM_JSON", "ProblemHandlers", "problem_response")
 
 PROBLEM_JSON = "application/problem+json"
-_MISSING_RE = re.compile(r"missing required field `([^`]+)`")
+_NAMED_FIELD_RE = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 logger = logging.getLogger("boss.errors")
 
 
@@ -53,9 +53,9 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
             if isinstance(item, dict):
                 field = str(item.get("key") or "")
                 message = str(item.get("message") or "")
-                missing = _MISSING_RE.search(message)
+                missing = _NAMED_FIELD_RE.search(message)
                 if missing:
-                    # Litestar names the enclosing object ("data"); name the missing field.
+                    # Litestar names the enclosing object ("data"); name the field itself.
                     parent = "" if field in ("", "data") else field.removeprefix("data.")
                     field = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
                 errors.append(

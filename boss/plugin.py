@@ -63,7 +63,6 @@ class PluginContext:
         """The core settings."""
         self.config = config
         """The plugin's own settings section (an instance of its ``settings_type``) or ``None``."""
-        """The core settings (``settings.section`` reads the plugin's own section)."""
         self.metrics = metrics
         """Handles of this plugin's own metrics, by metric name."""
         self.plugins = plugins

@@ -23,6 +23,9 @@ from boss.settings import Settings
 
 __all__ = ("PREPARE_HOOKS", "serve")
 
+WORKER_HEALTHCHECK_TIMEOUT = 30
+"""Seconds uvicorn's supervisor waits for a worker's health answer before replacing it."""
+
 PREPARE_HOOKS: list[Callable[[Settings], None]] = []
 """Work to do before the server starts (e.g. migrating the embedded database)."""
 PREPARE_HOOKS.append(migrate_embedded)
@@ -79,6 +82,9 @@ def serve(host: str | None, port: int | None, workers: int | None, log_level: st
             log_level=level,
             access_log=False,
             lifespan="on",
+            # A worker still importing on a loaded machine misses uvicorn's default 5 s
+            # health check and is killed and restarted in a loop; give start-up room.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
