@@ -55,11 +55,16 @@ def _digest(value: str) -> bytes:
 
 
 def parse_key_entry(entry: str, *, origin: str) -> tuple[ApiKey, str]:
-    """Parse ``role:key`` or ``name:role:key``; ``origin`` names the variable or file:line."""
+    """Parse ``role:key`` or ``name:role:key``; ``origin`` names the variable or file:line.
+
+    A ``role:key`` entry is named ``<role>-<first 8 hex digits of the key's SHA-256>``.
+    """
     parts = entry.strip().split(":")
     if len(parts) == 2:
         role, key = parts
-        name = role
+        # Unnamed keys get a name of their own (role plus a short digest of the key), so
+        # audit entries and rate-limit buckets tell two keys of one role apart.
+        name = f"{role}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
     elif len(parts) == 3:
         name, role, key = parts
     else:
@@ -71,7 +76,7 @@ def parse_key_entry(entry: str, *, origin: str) -> tuple[ApiKey, str]:
             f"{origin}: unknown role {role!r} (expected one of: {', '.join(ROLES)})"
         )
     if len(key) < 16:
-        raise SettingsError(f"{origin}: key for {name!r} is shorter than 16 characters")
+        raise SettingsError(f"{origin}: key for {role!r} is shorter than 16 characters")
     if not name:
         raise SettingsError(f"{origin}: empty key name")
     return ApiKey(name=name, role=role), key  # type: ignore[arg-type]

@@ -157,7 +157,11 @@ def test_key_entries_are_validated():
     identity, key = parse_key_entry("ana:admin:0123456789abcdef", origin="X")
     assert (identity.name, identity.role, key) == ("ana", "admin", "0123456789abcdef")
     identity, _ = parse_key_entry("member:0123456789abcdef", origin="X")
-    assert (identity.name, identity.role) == ("member", "member")
+    other, _ = parse_key_entry("member:fedcba9876543210", origin="X")
+    assert identity.role == other.role == "member"
+    assert identity.name.startswith("member-")
+    assert identity.name != other.name
+    assert "0123456789abcdef" not in identity.name
     with pytest.raises(SettingsError, match="unknown role 'root'"):
         parse_key_entry("root:0123456789abcdef", origin="BOSS_API_KEYS (entry 1)")
     with pytest.raises(SettingsError, match="shorter than 16"):
