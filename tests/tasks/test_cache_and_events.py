@@ -70,7 +70,7 @@ async def test_reads_are_cached_and_writes_invalidate(make_app: AppFactory) -> N
     app, _ = make_app(CachePlugin(cache))
     async with AsyncTestClient(app) as client:
         task = await create(client, title="cached")
-        key = f"boss:task:{task['id']}"
+        key = f"boss:task:{task['id']}:1"
         assert cache.data["boss:tasks:list:gen"] == b"1"
         first = (await client.get(f"/api/db/tasks/{task['id']}", headers=ADMIN)).json()
         assert key in cache.data
@@ -91,8 +91,8 @@ async def test_reads_are_cached_and_writes_invalidate(make_app: AppFactory) -> N
             f"/api/db/tasks/{task['id']}", json={"title": "fresh", "version": 1}, headers=ADMIN
         )
         assert response.status_code == 200
-        # invalidated before the answer: the item is gone and the generation moved on
-        assert key not in cache.data
+        # invalidated before the answer: both generations moved on, the old key is dead
+        assert cache.data[f"boss:task:{task['id']}:gen"] == b"2"
         assert cache.data["boss:tasks:list:gen"] == b"2"
         after = (await client.get(f"/api/db/tasks/{task['id']}", headers=ADMIN)).json()
         assert after["title"] == "fresh"
@@ -204,3 +204,42 @@ async def test_service_for_other_plugins(make_app: AppFactory) -> None:
         assert got["title"] == "from the AI"
         trail = (await client.get(f"/api/db/audit/{made.id}", headers=ADMIN)).json()
         assert trail["entries"][0]["actor"] == "ai"
+
+
+class GatedCache(DictCache):
+    """Holds item writes until ``gate`` opens, to play a reader slower than a writer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def set(self, key: str, value: bytes, *, kind: CacheKind = "item") -> None:
+        if kind == "item" and not self.gate.is_set():
+            self.waiting.set()
+            await self.gate.wait()
+        await super().set(key, value, kind=kind)
+
+
+async def test_slow_reader_cannot_put_an_old_row_back(make_app: AppFactory) -> None:
+    """Reader loads v1, a write commits v2, then the reader stores v1: v2 must still win."""
+    cache = GatedCache()
+    app, tasks = make_app(CachePlugin(cache))
+
+    async def race() -> tuple[int, int]:
+        from boss_tasks.service import TaskCreate
+
+        service = tasks.service
+        made = await service.create(TaskCreate(title="v1"), actor="test")
+        reader = asyncio.ensure_future(service.get(made.id))
+        await cache.waiting.wait()  # the reader has read v1 and wants to cache it
+        await service.change_status(made.id, "in_progress", actor="test", version=1)
+        cache.gate.set()
+        slow = await reader
+        fresh = await service.get(made.id)
+        return slow.version, fresh.version
+
+    async with AsyncTestClient(app) as client:
+        slow_version, fresh_version = client.blocking_portal.call(race)
+    assert slow_version == 1
+    assert fresh_version == 2

@@ -309,15 +309,18 @@ class TaskService:
     async def get(self, task_id: str) -> Task:
         """The task with ``task_id``; raises ``TaskNotFound``."""
         number = parse_task_id(task_id)
-        cached = await self._cache.get_task(task_id)
-        if cached is not None:
-            return cached
+        key = await self._cache.item_key(task_id)  # before the read: see boss_tasks.caching
+        if key is not None:
+            cached = await self._cache.get_task(key)
+            if cached is not None:
+                return cached
         async with self._db.connect() as conn:
             row = (await conn.execute(select(tasks).where(tasks.c.number == number))).first()
         if row is None:
             raise TaskNotFound(task_id)
         task = _task(row)
-        await self._cache.put_task(task)
+        if key is not None:
+            await self._cache.put_task(key, task)
         return task
 
     async def list(
