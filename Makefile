@@ -34,6 +34,10 @@ pytest: setup tools
 
 test: lint typecheck pytest
 
+monitoring: setup tools
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/boss monitoring build
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/boss monitoring check
+
 bench: setup tools
 	$(PY) bench/run.py
 
