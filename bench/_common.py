@@ -16,15 +16,19 @@ from pathlib import Path
 from typing import Any
 
 __all__ = (
+    "QUICK_RESULTS",
     "RESULTS",
     "Options",
     "log",
     "machine",
     "median",
+    "results_dir",
     "write_result",
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
+QUICK_RESULTS = RESULTS / "quick"
+"""``--quick`` smoke runs write here (ignored by git), never over the committed results."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,15 @@ def machine(options: Options) -> dict[str, Any]:
     }
 
 
+def results_dir(quick: bool) -> Path:
+    """Where a run writes: ``bench/results`` or, for ``--quick``, ``bench/results/quick``."""
+    return QUICK_RESULTS if quick else RESULTS
+
+
 def write_result(name: str, data: dict[str, Any]) -> Path:
-    """Write ``bench/results/<name>.json`` (sorted keys, stable diffs)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    """Write ``<results>/<name>.json`` (sorted keys, stable diffs)."""
+    folder = results_dir(bool(data.get("quick")))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path

@@ -149,7 +149,7 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
         log(f"build: skipped: {reason}")
         return {"skipped": reason}, {}
     log("build: built-in plugins through the CLI")
-    builtin = _builtin(1 if options.quick else 2)
+    builtin = _builtin(1)
     log(f"  built-in: {builtin.get('wall_s_median', builtin.get('error'))}")
     sizes = QUICK_SIZES if options.quick else SIZES
     generated: list[dict[str, Any]] = []

@@ -158,7 +158,7 @@ def _summarise(runs: dict[str, list[Measured]]) -> dict[str, Any]:
 
 def _in_process(options: Options) -> dict[str, Any]:
     """Section 1 without server and network: see ``bench/inprocess.py``."""
-    rounds, count = (3, 500) if options.quick else (25, 2000)
+    rounds, count = (3, 500) if options.quick else (15, 2000)
     command = [sys.executable, "-m", "bench.inprocess", str(rounds), str(count)]
     if options.server_core is not None:
         command = ["taskset", "-c", str(options.server_core), *command]
@@ -213,7 +213,7 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
             servers,
             random_names,
             RANDOM_GET.replace("{prefix}", RANDOM_PREFIX),
-            min(options.rounds, 3),
+            min(options.rounds, 2),
         )
         after = _series(servers)
         rss = {f"http/{name}": servers[name].peak_rss_kib() for name in names}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench._common import RESULTS, Options
+from bench._common import Options, results_dir
 
 __all__ = ("write_summary",)
 
@@ -234,6 +234,8 @@ def write_summary(documents: dict[str, Any], info: dict[str, Any], options: Opti
             lines += [documents[name]["error"], "```", ""]
             continue
         lines += writer(documents[name])
-    path = RESULTS / "summary.md"
+    folder = results_dir(options.quick)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "summary.md"
     path.write_text("\n".join(lines))
     return path

@@ -18,7 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import build_step, http_overhead, report, scrape, tasks_api
-from bench._common import RESULTS, Options, log, machine, write_result
+from bench._common import Options, log, machine, results_dir, write_result
 from bench._wrk import require_wrk
 
 __all__ = ("SECTIONS", "main")
@@ -42,11 +42,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _earlier_results(names: list[str]) -> dict[str, Any]:
+def _earlier_results(names: list[str], quick: bool) -> dict[str, Any]:
     """Result files of sections not run this time (``--only``), so the summary stays whole."""
     out: dict[str, Any] = {}
     for name in [*names, "memory"]:
-        path = RESULTS / f"{name}.json"
+        path = results_dir(quick) / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text())
     return out
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         documents[name] = document
         path = write_result(name, document)
         log(f"{name}: wrote {path} ({document['wall_seconds']} s)")
-    earlier = _earlier_results([name for name in SECTIONS if name not in documents])
+    earlier = _earlier_results([name for name in SECTIONS if name not in documents], options.quick)
     if memory:
         previous = earlier.pop("memory", {}).get("peak_rss_kib", {})
         kept = {k: v for k, v in previous.items() if k.split("/")[0] not in documents}

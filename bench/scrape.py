@@ -148,7 +148,7 @@ def run(options: Options) -> tuple[dict[str, Any], dict[str, int]]:
             log(f"scrape: {key}, {series} synthetic series")
             with _server(mode, series, options) as server:
                 _wait_for_series(server, float(workers))
-                count = 3 if options.quick or series >= 100_000 else 10
+                count = 2 if options.quick or series >= 100_000 else 10
                 samples = [_scrape(server) for _ in range(count)]
                 entry: dict[str, Any] = {
                     "scrapes": count,
