@@ -42,6 +42,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _require_peers() -> None:
+    """The peer frameworks of the HTTP section, or exit with how to install them."""
+    import importlib.util
+
+    missing = [
+        name
+        for name in ("fastapi", "prometheus_fastapi_instrumentator")
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise SystemExit(
+            f"bench: {', '.join(missing)} not installed; run: .venv/bin/pip install -e '.[bench]'"
+        )
+
+
 def _earlier_results(names: list[str], quick: bool) -> dict[str, Any]:
     """Result files of sections not run this time (``--only``), so the summary stays whole."""
     out: dict[str, Any] = {}
@@ -62,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             f"bench: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}"
         )
     require_wrk()
+    if "http" in only:
+        _require_peers()
     options = Options.make(
         quick=args.quick, rounds=args.rounds, seconds=args.seconds, connections=args.connections
     )
