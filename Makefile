@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PY) -m pip install --quiet -e '.[dev,bench]' $(foreach p,$(PLUGINS),-e $(p))
 	touch $@
 
 tools:
