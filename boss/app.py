@@ -21,9 +21,9 @@ from boss.database import Database
 from boss.database.health import database_health
 from boss.errors import ProblemHandlers
 from boss.health import health_handlers
-from boss.http_metrics import HttpMetricsApp
+from boss.http_metrics import HttpMetricsApp, HttpRecorder
 from boss.loader import LoadedPlugin, check_plugins, discover, explicit
-from boss.metrics_endpoint import metrics_handler
+from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess_dir
 from boss.metrics_registry import MetricHandles, materialise
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
@@ -107,9 +107,22 @@ def create_app(
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
 
     route_handlers: list[Any] = [*health_handlers(), database_health, whoami]
+    recorder = HttpRecorder(
+        core.counter("http_requests_total"),
+        core.histogram("http_request_duration_seconds"),
+        # Another worker's scrape cannot flush this process, so batch only when alone.
+        batched=multiprocess_dir() is None,
+    )
+    metrics_renderer = MetricsRenderer(registry)  # its render child process starts lazily
     if settings.metrics.enabled:
         route_handlers.append(
-            metrics_handler(settings.metrics.path, registry, settings.metrics.token)
+            metrics_handler(
+                settings.metrics.path,
+                registry,
+                settings.metrics.token,
+                before_render=recorder.flush,
+                renderer=metrics_renderer,
+            )
         )
 
     state = State(
@@ -121,6 +134,7 @@ def create_app(
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
             "rate_limiter": limiter,
+            "metrics_renderer": metrics_renderer,
         }
     )
     config = AppConfig(
@@ -131,7 +145,7 @@ def create_app(
         dependencies={"db_session": Provide(database.session_dependency)},
         middleware=middleware,
         on_startup=[limiter.start] if limiter is not None else [],
-        on_shutdown=[limiter.close] if limiter is not None else [],
+        on_shutdown=[metrics_renderer.close, *([limiter.close] if limiter is not None else [])],
         state=state,
         openapi_config=OpenAPIConfig(
             title="boss",
@@ -151,8 +165,7 @@ def create_app(
         return app
     return HttpMetricsApp(
         app,
-        requests=core.counter("http_requests_total"),
-        duration=core.histogram("http_request_duration_seconds"),
+        recorder=recorder,
         errors=core.counter("errors_total"),
         skip_paths=frozenset({settings.metrics.path}),
     )

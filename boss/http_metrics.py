@@ -1,20 +1,22 @@
 """HTTP instrumentation as a pure ASGI wrapper around the whole Litestar app.
 
-It sits outside Litestar's router so that 404 and 405 answers are counted too, labels by
-route template (never the raw path), and keeps the per-request cost to two dict look-ups,
-one counter increment and one histogram observation on cached label children.
+It sits outside Litestar's router so that 404 and 405 answers are counted too, and labels
+by route template (never the raw path). Per request it records into an ``HttpRecorder``:
+in a single process that is one dict look-up and a few float additions, and the totals
+move into the prometheus-client objects when ``/metrics`` is rendered (``flush``); in
+multiprocess mode, where other workers' scrapes cannot flush this one, it observes directly.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
-    from prometheus_client.metrics import MetricWrapperBase
 
-__all__ = ("UNMATCHED", "HttpMetricsApp")
+__all__ = ("UNMATCHED", "HttpMetricsApp", "HttpRecorder")
 
 UNMATCHED = "<unmatched>"
 """The ``endpoint`` label of requests that matched no route (404, 405)."""
@@ -24,28 +26,88 @@ Scope = dict[str, Any]
 Receive = Any
 Send = Any
 ASGIApp = Any
+_Key = tuple[str, str, int]
+
+
+class HttpRecorder:
+    """Where request counts and durations go: batched until ``flush``, or straight through.
+
+    Batching keeps the per-request cost to plain Python arithmetic (no lock, no
+    prometheus-client call) and is exact as long as every reader flushes first, which
+    ``/metrics`` does. It adds to the histogram child's sum and bucket values directly,
+    the way ``Histogram.observe`` does; ``tests/core/test_http_metrics.py`` proves that
+    both paths expose the same samples, so a prometheus-client upgrade that changed those
+    internals fails the suite instead of miscounting.
+    """
+
+    __slots__ = ("_batched", "_bounds", "_children", "_duration", "_pending", "_requests")
+
+    def __init__(self, requests: Counter, duration: Histogram, *, batched: bool) -> None:
+        self._requests = requests
+        self._duration = duration
+        bounds: list[float] = list(getattr(duration, "_upper_bounds", ()))
+        self._batched = batched and bool(bounds)
+        self._bounds = bounds
+        self._pending: dict[_Key, list[float]] = {}
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    @property
+    def batched(self) -> bool:
+        """Whether records wait for ``flush`` (single process) or go straight through."""
+        return self._batched
+
+    def _child(self, metric: Any, kind: str, *labels: str) -> Any:
+        key = (kind, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def record(self, method: str, endpoint: str, status: int, elapsed: float) -> None:
+        """Count one answered request and its duration."""
+        if not self._batched:
+            self._child(self._requests, "r", method, endpoint, str(status)).inc()
+            self._child(self._duration, "d", method, endpoint).observe(elapsed)
+            return
+        key = (method, endpoint, status)
+        totals = self._pending.get(key)
+        if totals is None:
+            totals = self._pending[key] = [0.0] * (len(self._bounds) + 2)
+        totals[0] += 1
+        totals[1] += elapsed
+        totals[2 + bisect_left(self._bounds, elapsed)] += 1
+
+    def flush(self) -> None:
+        """Move the pending totals into the prometheus-client children (call on the loop)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for (method, endpoint, status), totals in pending.items():
+            self._child(self._requests, "r", method, endpoint, str(status)).inc(totals[0])
+            child = self._child(self._duration, "d", method, endpoint)
+            child._sum.inc(totals[1])
+            for index, count in enumerate(totals[2:]):
+                if count:
+                    child._buckets[index].inc(count)
 
 
 class HttpMetricsApp:
-    """Wrap ``app``; count ``http`` requests in ``requests`` and time them in ``duration``."""
+    """Wrap ``app``; record every ``http`` request's status and duration in ``recorder``."""
 
-    __slots__ = ("_app", "_children", "_duration", "_errors", "_requests", "_skip")
+    __slots__ = ("_app", "_errors", "_recorder", "_skip")
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        requests: Counter,
-        duration: Histogram,
+        recorder: HttpRecorder,
         errors: Counter,
         skip_paths: frozenset[str] = frozenset(),
     ) -> None:
         self._app = app
-        self._requests = requests
-        self._duration = duration
+        self._recorder = recorder
         self._errors = errors
         self._skip = skip_paths
-        self._children: dict[tuple[str, ...], MetricWrapperBase] = {}
 
     def __getattr__(self, name: str) -> Any:
         # Let callers reach the Litestar app's attributes (``app.state``, ``app.plugins``).
@@ -56,12 +118,10 @@ class HttpMetricsApp:
         """The wrapped application."""
         return self._app
 
-    def _child(self, metric: MetricWrapperBase, key: tuple[str, ...]) -> Any:
-        child = self._children.get(key)
-        if child is None:
-            child = metric.labels(*key[1:])
-            self._children[key] = child
-        return child
+    @property
+    def recorder(self) -> HttpRecorder:
+        """Where this wrapper records requests."""
+        return self._recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self._skip:
@@ -83,10 +143,10 @@ class HttpMetricsApp:
             self._errors.labels(type(exc).__name__, "critical").inc()
             raise
         finally:
-            elapsed = time.perf_counter() - started
             method = scope["method"]
-            if method not in _METHODS:
-                method = "OTHER"
-            endpoint = scope.get("path_template") or UNMATCHED
-            self._child(self._requests, ("r", method, endpoint, str(status))).inc()
-            self._child(self._duration, ("d", method, endpoint)).observe(elapsed)
+            self._recorder.record(
+                method if method in _METHODS else "OTHER",
+                scope.get("path_template") or UNMATCHED,
+                status,
+                time.perf_counter() - started,
+            )

@@ -10,7 +10,7 @@ from boss.app import create_app
 from boss.http_metrics import UNMATCHED, HttpMetricsApp
 from boss.settings import load_settings
 from tests.conftest import ADMIN
-from tests.core.helpers import DemoPlugin, series_count, value
+from tests.core.helpers import DemoPlugin, samples, series_count, value
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +126,44 @@ async def test_two_apps_in_one_process_keep_separate_metrics(base_env):
         text_a = (await a.get("/metrics")).text
     assert value(text_a, "demo_things_total", kind="get") == 1
     assert value(text_b, "demo_things_total", kind="get") == 0
+
+
+def test_batched_and_direct_recording_expose_the_same_samples():
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from boss.core_plugin import HTTP_BUCKETS
+    from boss.http_metrics import HttpRecorder
+
+    def recorder(batched: bool) -> tuple[CollectorRegistry, HttpRecorder]:
+        registry = CollectorRegistry()
+        requests = Counter(
+            "http_requests", "r", ("method", "endpoint", "status"), registry=registry
+        )
+        duration = Histogram(
+            "http_request_duration_seconds",
+            "d",
+            ("method", "endpoint"),
+            registry=registry,
+            buckets=HTTP_BUCKETS,
+        )
+        return registry, HttpRecorder(requests, duration, batched=batched)
+
+    # Durations on bucket bounds, between them and beyond the last one.
+    observations = [
+        ("GET", "/a", 200, d) for d in (0.0, 0.005, 0.0051, 0.3, 2.5, 9.99, 10.0, 42.0)
+    ] + [("POST", "/b", 500, 0.25), ("POST", "/b", 201, 0.07), ("GET", "/a", 404, 0.001)]
+    direct_registry, direct = recorder(batched=False)
+    batched_registry, batched = recorder(batched=True)
+    assert batched.batched
+    assert not direct.batched
+    for method, endpoint, status, elapsed in observations:
+        direct.record(method, endpoint, status, elapsed)
+        batched.record(method, endpoint, status, elapsed)
+    assert not samples(generate_latest(batched_registry).decode())  # nothing until a flush
+    batched.flush()
+    batched.flush()  # a second flush adds nothing
+    got = samples(generate_latest(batched_registry).decode())
+    want = samples(generate_latest(direct_registry).decode())
+    assert got.keys() == want.keys()
+    for key, expected in want.items():
+        assert got[key] == pytest.approx(expected), key
