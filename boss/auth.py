@@ -21,6 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Receive, Scope, Send
 
 from boss.settings import Settings, SettingsError
 
@@ -154,12 +155,17 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
 
     keyring: KeyRing = KeyRing()
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Skip everything outside ``/api/`` before Litestar builds a connection object."""
+        if not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        """Return the caller's ``ApiKey`` or raise 401; paths outside ``/api/`` pass as anonymous."""
-        if not connection.scope["path"].startswith(API_PREFIX):
-            return AuthenticationResult(user=None, auth=None)
+        """Return the caller's ``ApiKey`` or raise 401 (only called for ``/api/`` paths)."""
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
