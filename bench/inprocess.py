@@ -65,31 +65,7 @@ def _apps() -> dict[str, Any]:
         "litestar_prometheus": apps.litestar_prometheus,
         "fastapi_instrumentator": apps.fastapi_instrumentator,
     }
-    built = {name: make() for name, make in makers.items()}
-    built["boss_batched_prototype"] = _prototype(boss({**base, "BOSS_METRICS__ENABLED": "false"})())
-    return built
-
-
-def _prototype(inner: Any) -> Any:
-    """The uninstrumented boss app wrapped in ``bench/proposed_http_metrics.py``."""
-    from prometheus_client import CollectorRegistry, Counter, Histogram
-
-    from bench.proposed_http_metrics import BatchedHttpMetricsApp
-    from boss.core_plugin import HTTP_BUCKETS
-
-    registry = CollectorRegistry()
-    return BatchedHttpMetricsApp(
-        inner,
-        requests=Counter("http_requests", "h", ("method", "endpoint", "status"), registry=registry),
-        duration=Histogram(
-            "http_request_duration_seconds",
-            "h",
-            ("method", "endpoint"),
-            registry=registry,
-            buckets=HTTP_BUCKETS,
-        ),
-        errors=Counter("errors", "h", ("type", "severity"), registry=registry),
-    )
+    return {name: make() for name, make in makers.items()}
 
 
 async def _check(name: str, app: Any) -> None:
