@@ -44,8 +44,6 @@ class BenchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``BOSS_BENCH__*``: how many synthetic series to create at start."""
 
     series: int = 0
-    offload_scrape: bool = False
-    """Experiment: render multiprocess ``/metrics`` in a child process (proposed_exposition)."""
 
 
 class BenchPlugin(BossPlugin):
@@ -66,10 +64,6 @@ class BenchPlugin(BossPlugin):
         """Create ``series`` synthetic counter children, each incremented once."""
         super().setup(context)
         config: BenchSettings = context.config
-        if config.offload_scrape:
-            from bench.proposed_exposition import install
-
-            install()
         counter = context.metrics.counter("bench_synthetic_total")
         for index in range(config.series):
             counter.labels(str(index % 100), f"item-{index}").inc()
