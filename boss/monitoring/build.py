@@ -6,6 +6,7 @@ every rule unit test passed; ``--check`` compares the in-memory result with the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,7 +32,9 @@ from boss.monitoring.render_grafana import (
 from boss.monitoring.render_prometheus import (
     AnnotationKey,
     annotation_key,
+    open_annotation_keys,
     prometheus_yml,
+    rule_files_for_tests,
     rules_yml,
     tests_yml,
 )
@@ -55,6 +58,8 @@ GENERATED_DIRS = (
 )
 """Folders the build owns entirely: files it no longer renders there are removed."""
 
+_TESTS = "monitoring/prometheus/tests"
+
 
 def load_fragments(
     settings: Settings | None = None, plugins: Sequence[Any] | None = None
@@ -69,7 +74,7 @@ def load_fragments(
 def _render_files(
     loaded: Sequence[LoadedPlugin],
     opts: BuildOptions,
-    annotations: Mapping[AnnotationKey, dict[str, str]],
+    annotations: Mapping[str, Mapping[AnnotationKey, dict[str, str]]],
 ) -> dict[str, str]:
     files: dict[str, str] = {"monitoring/prometheus/prometheus.yml": prometheus_yml(loaded, opts)}
     for item in loaded:
@@ -77,8 +82,9 @@ def _render_files(
             files[f"monitoring/prometheus/rules/{item.name}.yml"] = rules_yml(item, opts)
     for item in loaded:
         if item.plugin.rule_tests:
-            for name, text in tests_yml(item, loaded, annotations).items():
-                files[f"monitoring/prometheus/tests/{name}"] = text
+            tests = tests_yml(item, loaded, annotations.get(item.name, {}))
+            for name, text in tests.items():
+                files[f"{_TESTS}/{name}"] = text
     files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts)
     board = dashboard(loaded)
     _check_panel_ids(board)
@@ -203,37 +209,113 @@ def _run_tests(promtool: str, tests_dir: Path, name: str) -> subprocess.Complete
     return run_tool([promtool, "test", "rules", name], cwd=tests_dir)
 
 
+def _cache_key(
+    item: LoadedPlugin, loaded: Sequence[LoadedPlugin], opts: BuildOptions, promtool: str
+) -> str:
+    """What promtool's annotations for a plugin's tests depend on: tests, rules, promtool."""
+    tool = Path(promtool).stat()
+    parts = [f"{promtool}:{tool.st_size}:{tool.st_mtime_ns}"]
+    parts += [f"{name}\0{text}" for name, text in sorted(tests_yml(item, loaded, {}).items())]
+    by_name = {other.name: other for other in loaded}
+    for name in rule_files_for_tests(item, loaded):
+        other = by_name[name.removesuffix(".yml")]
+        parts.append(f"{name}\0{rules_yml(other, opts)}")
+    return hashlib.sha256("\0\0".join(parts).encode()).hexdigest()
+
+
+def _cache_get(cache: Path, key: str) -> dict[AnnotationKey, dict[str, str]]:
+    """The annotations remembered under ``key`` (empty when absent or unreadable)."""
+    try:
+        rows = json.loads((cache / f"{key}.json").read_text(encoding="utf-8"))
+        return {
+            (test, alert, int(ms), tuple((str(k), str(v)) for k, v in labels)): dict(found)
+            for test, alert, ms, labels, found in rows
+        }
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _cache_put(cache: Path, key: str, found: Mapping[AnnotationKey, dict[str, str]]) -> None:
+    """Remember verified annotations under ``key``; a cache that cannot be written is skipped."""
+    rows = [[*k[:3], [list(p) for p in k[3]], v] for k, v in sorted(found.items())]
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(rows, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, cache / f"{key}.json")
+    except OSError:
+        pass
+
+
 def _rule_tests(
     loaded: Sequence[LoadedPlugin], opts: BuildOptions, promtool: str
 ) -> tuple[dict[str, str], list[Problem]]:
-    """Render, fill in annotations promtool computes where fragments leave them open, run."""
-    annotations: dict[AnnotationKey, dict[str, str]] = {}
-    for _ in range(3):
-        files = _render_files(loaded, opts, annotations)
-        failures: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="boss-ruletest-") as tmp:
-            _stage(files, Path(tmp))
-            tests_dir = Path(tmp) / "monitoring/prometheus/tests"
-            names = sorted(p.name for p in tests_dir.glob("*.yml"))
-            with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
-                runs = pool.map(partial(_run_tests, promtool, tests_dir), names)
-                for name, done in zip(names, runs, strict=True):
-                    if done.returncode != 0:
-                        plugin = name.split(".")[0]
-                        failures[plugin] = failures.get(plugin, "") + done.stdout + done.stderr
-        if not failures:
-            return files, []
-        more = {}
-        for output in failures.values():
-            more.update(_actual_annotations(output))
-        fillable = {k: v for k, v in more.items() if k not in annotations}
-        if not fillable:
-            break
-        annotations.update(fillable)
+    """Render, fill in annotations promtool computes where fragments leave them open, run.
+
+    Annotations come from the cache (``opts.cache_dir``) when the plugin's tests, the rule
+    files they load and promtool are unchanged; otherwise from the first, failing run of the
+    file. Only test files whose text changed by filling in are run again.
+    """
     by_name = {item.name: item for item in loaded}
+    tested = [item for item in loaded if item.plugin.rule_tests]
+    open_keys = {item.name: set(open_annotation_keys(item)) for item in tested}
+    keys = (
+        {item.name: _cache_key(item, loaded, opts, promtool) for item in tested}
+        if opts.cache_dir
+        else {}
+    )
+    annotations: dict[str, dict[AnnotationKey, dict[str, str]]] = {}
+    for name, key in keys.items():
+        assert opts.cache_dir is not None
+        cached = _cache_get(opts.cache_dir, key)
+        annotations[name] = {k: v for k, v in cached.items() if k in open_keys[name]}
+    files = _render_files(loaded, opts, annotations)
+    failures: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="boss-ruletest-") as tmp:
+        tests_dir = Path(tmp) / _TESTS
+        pending = sorted(rel.removeprefix(f"{_TESTS}/") for rel in files if rel.startswith(_TESTS))
+        for _ in range(3):
+            _stage(files, Path(tmp))
+            with ThreadPoolExecutor(max_workers=max(1, min(8, len(pending)))) as pool:
+                runs = pool.map(partial(_run_tests, promtool, tests_dir), pending)
+                for name, done in zip(pending, runs, strict=True):
+                    failures.pop(name, None)
+                    if done.returncode != 0:
+                        failures[name] = done.stdout + done.stderr
+            learned = False
+            for name in pending:
+                if name not in failures:
+                    continue
+                plugin = name.split(".")[0]
+                mine = annotations.setdefault(plugin, {})
+                for akey, found in _actual_annotations(failures[name]).items():
+                    if akey in open_keys.get(plugin, ()) and mine.get(akey) != found:
+                        mine[akey] = found
+                        learned = True
+            if not learned:
+                break
+            rendered = _render_files(loaded, opts, annotations)
+            pending = sorted(
+                name
+                for name in failures
+                if rendered[f"{_TESTS}/{name}"] != files[f"{_TESTS}/{name}"]
+            )
+            files = rendered
+            if not pending:
+                break
+    failed_plugins = {name.split(".")[0] for name in failures}
+    if opts.cache_dir is not None:
+        for name, key in keys.items():
+            if name not in failed_plugins:
+                mine = annotations.get(name, {})
+                _cache_put(opts.cache_dir, key, {k: mine[k] for k in open_keys[name] if k in mine})
+    by_plugin: dict[str, str] = {}
+    for name, output in sorted(failures.items()):
+        plugin = name.split(".")[0]
+        by_plugin[plugin] = by_plugin.get(plugin, "") + output
     return files, [
         Problem(by_name[name].where, "rule tests", f"promtool test rules failed:\n{output.strip()}")
-        for name, output in failures.items()
+        for name, output in by_plugin.items()
     ]
 
 

@@ -6,12 +6,18 @@ Every default suits the compose stack in ``compose.monitoring.yml``; the CLI fla
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ("DEFAULT_WEBHOOK_FILE", "BuildOptions")
 
 DEFAULT_WEBHOOK_FILE = "/run/secrets/discord_webhook"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "boss" / "monitoring-build"
 
 
 def _webhooks() -> dict[str, str]:
@@ -55,3 +61,7 @@ class BuildOptions:
     """Prefix of each alert's ``runbook_url`` annotation (set it to your repository's web URL)."""
     runbooks_dir: Path = Path("docs/runbooks")
     """Where the build checks that every alert's runbook page exists."""
+    cache_dir: Path | None = field(default_factory=_cache_dir)
+    """Where the build remembers the alert annotations promtool computed for each plugin's
+    rule tests (keyed by the tests' content), so a rebuild runs every test file once instead
+    of twice; ``None`` turns the cache off. Results are always verified by promtool."""

@@ -9,14 +9,17 @@ from typing import Any
 from boss._specs import AlertRule, RuleTest
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
+from boss.monitoring.promql import PromQLReadError, read_query
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
 
 __all__ = (
     "AnnotationKey",
     "annotation_key",
     "duration_ms",
+    "open_annotation_keys",
     "prometheus_yml",
     "rule_file_names",
+    "rule_files_for_tests",
     "rules_yml",
     "runbook_url",
     "tests_yml",
@@ -44,6 +47,55 @@ def rule_file_names(loaded: Sequence[LoadedPlugin]) -> list[str]:
     return [
         f"{item.name}.yml" for item in loaded if item.plugin.alerts or item.plugin.recording_rules
     ]
+
+
+def _referenced_plugins(item: LoadedPlugin, loaded: Sequence[LoadedPlugin]) -> set[str]:
+    """Plugins whose rules produce series the plugin's alerts and recording rules read.
+
+    A recorded series names its recording rule's plugin; ``ALERTS``/``ALERTS_FOR_STATE``
+    could be any plugin's alert, and a selector without a metric name (``{__name__=~…}``)
+    or a query the reader cannot tokenize could be anything, so those take every plugin.
+    """
+    owners = {rule.record: other.name for other in loaded for rule in other.plugin.recording_rules}
+    alerting = {other.name for other in loaded if other.plugin.alerts}
+    everything = set(owners.values()) | alerting
+    exprs = [a.expr for a in item.plugin.alerts] + [r.expr for r in item.plugin.recording_rules]
+    found: set[str] = set()
+    for expr in exprs:
+        try:
+            selectors = read_query(expr).selectors
+        except PromQLReadError:  # promtool reports the query; meanwhile assume the worst
+            return everything
+        for selector in selectors:
+            if selector.metric is None:
+                return everything
+            if selector.metric in ("ALERTS", "ALERTS_FOR_STATE"):
+                found |= alerting
+            elif selector.metric in owners:
+                found.add(owners[selector.metric])
+    return found
+
+
+def rule_files_for_tests(item: LoadedPlugin, loaded: Sequence[LoadedPlugin]) -> list[str]:
+    """Rule files (relative to ``rules/``) a plugin's unit tests load: only those they need.
+
+    That is the plugin's own, those of the plugins it ``requires`` and of the plugins whose
+    recording rules its expressions read (core's shared ``boss:*`` ones, say) — transitively,
+    in ``prometheus.yml``'s order. Loading every rule file into every plugin's tests made
+    promtool evaluate N x N rule groups, so the build grew quadratically; and loading core's
+    rules into tests that never read them tripled the cost of long test series.
+    """
+    by_name = {other.name: other for other in loaded}
+    needed: set[str] = set()
+    pending = [item.name]
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        pending.extend(by_name[name].plugin.requires)
+        pending.extend(sorted(_referenced_plugins(by_name[name], loaded)))
+    return [name for name in rule_file_names(loaded) if name.removesuffix(".yml") in needed]
 
 
 def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
@@ -145,12 +197,23 @@ def annotation_key(
     return (test, alertname, duration_ms(eval_time), tuple(sorted(full.items())))
 
 
+def open_annotation_keys(item: LoadedPlugin) -> list[AnnotationKey]:
+    """Keys of the plugin's expected alerts whose annotations promtool has to fill in."""
+    return [
+        annotation_key(test.name, case.alertname, case.eval_time, exp.exp_labels)
+        for test in item.plugin.rule_tests
+        for case in test.alert_rule_test
+        for exp in case.exp_alerts
+        if exp.exp_annotations is None
+    ]
+
+
 def tests_yml(
     item: LoadedPlugin,
     loaded: Sequence[LoadedPlugin],
     annotations: Mapping[AnnotationKey, dict[str, str]],
 ) -> dict[str, str]:
-    """promtool unit tests of one plugin, run against every plugin's rule files.
+    """promtool unit tests of one plugin, run against the rule files they need.
 
     Returns ``{file name: text}``. A test's ``interval`` is both the spacing of its input
     samples and the rule evaluation interval — as in production, where every evaluation
@@ -158,15 +221,16 @@ def tests_yml(
     another interval than the plugin's first go to ``<plugin>.every-<interval>.yml``.
 
     Expected alerts whose fragment leaves ``exp_annotations`` unset get the annotations
-    promtool computes (``annotations``), since promtool always compares them.
+    promtool computes (``annotations``, this plugin's), since promtool always compares them.
     """
+    rule_files = [f"../rules/{name}" for name in rule_files_for_tests(item, loaded)]
     groups: dict[str, list[RuleTest]] = {}
     for test in item.plugin.rule_tests:
         groups.setdefault(test.interval, []).append(test)
     out: dict[str, str] = {}
     for index, (interval, tests) in enumerate(groups.items()):
         data = {
-            "rule_files": [f"../rules/{name}" for name in rule_file_names(loaded)],
+            "rule_files": rule_files,
             "evaluation_interval": interval,
             "tests": [
                 {

@@ -103,9 +103,7 @@ def test_rule_files_and_tests_cover_every_alert(example_build: Any) -> None:
                 assert rule["annotations"]["description"]
                 assert rule["annotations"]["runbook_url"] == f"docs/runbooks/{rule['alert']}.md"
         tests = yaml.safe_load(files[f"monitoring/prometheus/tests/{item.name}.yml"])
-        assert tests["rule_files"] == [
-            f"../rules/{i.name}.yml" for i in loaded if i.plugin.alerts or i.plugin.recording_rules
-        ]
+        assert f"../rules/{item.name}.yml" in tests["rule_files"]  # more: test_rule_test_scope
 
 
 def test_drift_names_changed_missing_and_stale_files(example_build: Any, tmp_path: Path) -> None:
