@@ -239,3 +239,22 @@ async def test_token_still_required(monkeypatch):
         ok = await client.get("/metrics", headers={"authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert "tok_total 1.0" in ok.text
+
+
+async def test_multiprocess_render_does_no_collection_in_the_serving_process(
+    multiproc_dir, monkeypatch
+):
+    # Why the event loop no longer stalls: the GIL-heavy collection runs in the child only
+    # (the bench measures the latency effect: docs/performance.md, scrape section).
+    import boss.metrics_endpoint as endpoint
+
+    def forbidden(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("collected in the serving process")
+
+    monkeypatch.setattr(endpoint, "MultiProcessCollector", forbidden)
+    renderer = MetricsRenderer(CollectorRegistry())
+    try:
+        body, _ = await renderer.render(None)
+    finally:
+        await renderer.close()
+    assert ("demo_requests_total", frozenset({("route", "/a")})) in samples(body.decode())
