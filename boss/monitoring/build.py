@@ -205,8 +205,42 @@ def _stage(files: Mapping[str, str], root: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def _run_tests(promtool: str, tests_dir: Path, name: str) -> subprocess.CompletedProcess[str]:
-    return run_tool([promtool, "test", "rules", name], cwd=tests_dir)
+_UNIT = re.compile(r"^Unit Testing:\s+(\S+)\s*$", re.MULTILINE)
+
+
+def _run_tests(promtool: str, tests_dir: Path, names: Sequence[str]) -> dict[str, str | None]:
+    """Run several test files in one promtool process: ``{name: None if passed, else output}``.
+
+    One process per file cost more in startup than the small files take to run. promtool
+    reports each file under a ``Unit Testing: <name>`` header, failures on stderr, so both
+    streams go into one pipe (in order) and are split at the headers.
+    """
+    done = subprocess.run(
+        [promtool, "test", "rules", *names],
+        cwd=tests_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+        timeout=600,
+    )
+    output = done.stdout
+    heads = list(_UNIT.finditer(output))
+    sections = {
+        head.group(1): output[head.end() : heads[i + 1].start() if i + 1 < len(heads) else None]
+        for i, head in enumerate(heads)
+    }
+    results: dict[str, str | None] = {}
+    for name in names:
+        section = sections.get(name)
+        if section is None:  # promtool stopped before this file: report everything it said
+            results[name] = output
+        elif done.returncode == 0 or section.strip().startswith("SUCCESS"):
+            results[name] = None
+        else:
+            results[name] = f"Unit Testing: {name}{section}"
+    return results
 
 
 def _cache_key(
@@ -276,12 +310,14 @@ def _rule_tests(
         pending = sorted(rel.removeprefix(f"{_TESTS}/") for rel in files if rel.startswith(_TESTS))
         for _ in range(3):
             _stage(files, Path(tmp))
-            with ThreadPoolExecutor(max_workers=max(1, min(8, len(pending)))) as pool:
-                runs = pool.map(partial(_run_tests, promtool, tests_dir), pending)
-                for name, done in zip(pending, runs, strict=True):
-                    failures.pop(name, None)
-                    if done.returncode != 0:
-                        failures[name] = done.stdout + done.stderr
+            workers = max(1, min(8, len(pending)))
+            batches = [pending[i::workers] for i in range(workers)]
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for results in pool.map(partial(_run_tests, promtool, tests_dir), batches):
+                    for name, output in results.items():
+                        failures.pop(name, None)
+                        if output is not None:
+                            failures[name] = output
             learned = False
             for name in pending:
                 if name not in failures:

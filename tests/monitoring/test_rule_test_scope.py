@@ -148,12 +148,13 @@ def test_scope_follows_references_transitively_and_into_core() -> None:
 
 
 def _count_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every test file name promtool is asked to run."""
     runs: list[str] = []
     real = build._run_tests
 
-    def counting(promtool: str, tests_dir: Path, name: str) -> Any:
-        runs.append(name)
-        return real(promtool, tests_dir, name)
+    def counting(promtool: str, tests_dir: Path, names: list[str]) -> dict[str, str | None]:
+        runs.extend(names)
+        return real(promtool, tests_dir, names)
 
     monkeypatch.setattr(build, "_run_tests", counting)
     return runs
@@ -175,6 +176,27 @@ def test_warm_annotation_cache_runs_each_test_file_once(
     second = render(loaded, opts)
     assert second == first
     assert sorted(runs) == tests  # warm: every file once
+
+
+def test_a_failing_file_is_reported_alone(tmp_path: Path, tools: dict[str, str]) -> None:
+    """Several files run in one promtool process; each failure maps back to its file."""
+    good = "rule_files: []\nevaluation_interval: 1m\ntests: []\n"
+    bad = (
+        "rule_files: []\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series: []\n"
+        "  alert_rule_test:\n  - eval_time: 1m\n    alertname: NeverDefined\n"
+        "    exp_alerts: [{exp_labels: {severity: warning}}]\n"
+    )
+    for name, text in (("a.yml", good), ("b.yml", bad), ("c.yml", good)):
+        (tmp_path / name).write_text(text)
+    results = build._run_tests(tools["promtool"], tmp_path, ["a.yml", "b.yml", "c.yml"])
+    assert results["a.yml"] is None
+    assert results["c.yml"] is None
+    failed = results["b.yml"]
+    assert failed is not None
+    assert "b.yml" in failed
+    assert "NeverDefined" in failed
+    assert "a.yml" not in failed
+    assert "c.yml" not in failed
 
 
 def test_stale_or_broken_cache_still_gives_the_same_files(
