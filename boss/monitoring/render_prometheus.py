@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from boss._specs import AlertRule, RuleTest
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
-from boss.monitoring.promql import PromQLReadError, read_query
+from boss.monitoring.promql import PromQLReadError, Selector, read_query
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
 
 __all__ = (
@@ -49,6 +50,15 @@ def rule_file_names(loaded: Sequence[LoadedPlugin]) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=4096)
+def _selectors(expr: str) -> tuple[Selector, ...] | None:
+    """The vector selectors of a query, ``None`` if it cannot be read (memoized per build)."""
+    try:
+        return tuple(read_query(expr).selectors)
+    except PromQLReadError:
+        return None
+
+
 def _referenced_plugins(item: LoadedPlugin, loaded: Sequence[LoadedPlugin]) -> set[str]:
     """Plugins whose rules produce series the plugin's alerts and recording rules read.
 
@@ -62,9 +72,8 @@ def _referenced_plugins(item: LoadedPlugin, loaded: Sequence[LoadedPlugin]) -> s
     exprs = [a.expr for a in item.plugin.alerts] + [r.expr for r in item.plugin.recording_rules]
     found: set[str] = set()
     for expr in exprs:
-        try:
-            selectors = read_query(expr).selectors
-        except PromQLReadError:  # promtool reports the query; meanwhile assume the worst
+        selectors = _selectors(expr)
+        if selectors is None:  # promtool reports the query; meanwhile assume the worst
             return everything
         for selector in selectors:
             if selector.metric is None:
