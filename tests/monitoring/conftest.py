@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,15 @@ from boss.monitoring import BuildOptions, ToolMissingError, find_tool, load_frag
 from boss.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def annotation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Builds here (and the CLI they start) cache annotations in a temporary folder, not ~."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
