@@ -8,9 +8,10 @@ config is exercised and every target can be required to be up.
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes._threaded import ThreadedFake
 
 __all__ = ("FakeGrafana",)
 
@@ -43,31 +44,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class FakeGrafana:
+class FakeGrafana(ThreadedFake):
     """Start with ``start()`` (free port), read ``address``, stop with ``stop()``."""
 
-    __slots__ = ("_httpd", "_thread")
-
-    def __init__(self) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-grafana", daemon=True
-        )
+    handler = _Handler
+    thread_name = "fake-grafana"
 
     @property
     def address(self) -> str:
         """``127.0.0.1:<port>`` as a scrape target."""
-        host, port = self._httpd.server_address[:2]
-        return f"{host!s}:{port}"
-
-    def start(self) -> FakeGrafana:
-        """Serve in a daemon thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        return self.origin.removeprefix("http://")

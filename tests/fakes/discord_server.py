@@ -28,9 +28,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes._threaded import OwnedServer, ThreadedFake
 
 __all__ = ("DiscordServer", "Received", "Reply")
 
@@ -107,7 +109,7 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: OwnedServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -212,67 +214,28 @@ def _invalid(body: Any) -> dict[str, Any] | None:
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: DiscordServer
-
-
-class DiscordServer:
+class DiscordServer(ThreadedFake):
     """The fake Discord: start it, hand out ``webhook_url(channel)``, read ``messages``."""
 
+    handler = _Handler
+    thread_name = "fake-discord"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._lock = threading.Condition()
         self._channels: dict[tuple[str, str], str] = {}
         self._scripts: dict[str | None, deque[Reply]] = {}
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.stopping = threading.Event()
         self.requests: list[Received] = []
         """Every webhook request, in arrival order, whatever the answer."""
         self.messages: list[Received] = []
         """The messages Discord would have shown (2xx answers only)."""
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> DiscordServer:
-        """Bind a free port (unless one was given) and serve in a daemon thread."""
-        httpd = _Server((self._host, self._port), _Handler)
-        httpd.owner = self
-        self._httpd = httpd
-        self.stopping.clear()
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, args=(0.05,), name="fake-discord", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release hanging requests and stop serving."""
-        self.stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> DiscordServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- addresses ---------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``."""
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     def webhook_url(self, channel: str = "alerts") -> str:
         """The webhook URL of ``channel`` (created on first use; same URL on every call)."""

@@ -18,8 +18,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes._threaded import OwnedServer, ThreadedFake
 
 __all__ = ("OpenAIServer", "Received", "Reply")
 
@@ -88,7 +90,7 @@ def completion(content: str | None, model: str) -> dict[str, Any]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: OwnedServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -140,64 +142,27 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply.status, payload, reply.headers)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: OpenAIServer
-
-
-class OpenAIServer:
+class OpenAIServer(ThreadedFake):
     """The fake LLM API: ``base_url`` ends in ``/v1``, like OpenAI's own."""
+
+    handler = _Handler
+    thread_name = "fake-openai"
 
     def __init__(self, *, api_key: str = "", host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key = api_key
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._lock = threading.Condition()
         self._script: deque[Reply] = deque()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.stopping = threading.Event()
         self.requests: list[Received] = []
         self.default_content: str = json.dumps(
             {"title": "Untitled", "priority": "medium", "confidence": 0.5}
         )
         """The content answered when nothing is scripted."""
 
-    def start(self) -> OpenAIServer:
-        """Bind a free port (unless one was given) and serve in a daemon thread."""
-        httpd = _Server((self._host, self._port), _Handler)
-        httpd.owner = self
-        self._httpd = httpd
-        self.stopping.clear()
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, args=(0.05,), name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release delayed requests and stop serving."""
-        self.stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``: what ``BOSS_AI__BASE_URL`` takes."""
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self.origin + "/v1"
 
     def script(self, *replies: Reply) -> None:
         """Queue answers for the next requests; afterwards ``default_content`` is answered."""
