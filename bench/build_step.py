@@ -60,7 +60,7 @@ def _all_cpus() -> list[str]:
 
 def _placeholder_runbooks(directory: Path) -> list[str]:
     """Copy docs/runbooks and add a stub for every installed alert that has no page yet."""
-    from boss.app import load_plugins
+    from boss.loader import load_plugins
     from boss.settings import load_settings
 
     shutil.copytree(ROOT / "docs" / "runbooks", directory, dirs_exist_ok=True)

@@ -16,13 +16,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from boss.auth import load_keyring, middleware_for, whoami
-from boss.core_plugin import CorePlugin
 from boss.database import Database
 from boss.database.health import database_health
 from boss.errors import ProblemHandlers
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
-from boss.loader import LoadedPlugin, check_plugins, discover, explicit
+from boss.loader import LoadedPlugin, load_plugins
 from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess_dir
 from boss.metrics_registry import MetricHandles, materialise
 from boss.plugin import BossPlugin, PluginContext, Services
@@ -35,20 +34,6 @@ BossApp = Litestar | HttpMetricsApp
 logger = logging.getLogger("boss")
 REQUEST_MAX_BODY = 1024 * 1024
 """Largest request body accepted (413 above); ``AppConfig`` has no default of its own."""
-
-
-def load_plugins(settings: Settings, plugins: Sequence[Any] | None = None) -> list[LoadedPlugin]:
-    """The enabled plugins in dependency order: from entry points, or ``plugins`` when given."""
-    if plugins is None:
-        loaded = discover(settings.plugins.disabled)
-    else:
-        loaded = [p for p in explicit(plugins) if p.name not in settings.plugins.disabled]
-        if not any(p.name == "core" for p in loaded):
-            loaded.insert(
-                0,
-                LoadedPlugin(plugin=CorePlugin(), entry_point="core = boss.core_plugin:CorePlugin"),
-            )
-    return check_plugins(loaded)
 
 
 def _setup_plugins(

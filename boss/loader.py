@@ -9,14 +9,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from boss._specs import DURATION_RE, PLUGIN_NAME_RE, SEVERITIES
 from boss.plugin import BossPlugin
 
-__all__ = ("ENTRY_POINT_GROUP", "LoadedPlugin", "PluginLoadError", "check_plugins", "discover")
+if TYPE_CHECKING:
+    from boss.settings import Settings
+
+__all__ = (
+    "ENTRY_POINT_GROUP",
+    "LoadedPlugin",
+    "PluginLoadError",
+    "check_plugins",
+    "discover",
+    "explicit",
+    "load_plugins",
+)
 
 ENTRY_POINT_GROUP = "boss.plugins"
 
@@ -44,6 +55,12 @@ class LoadedPlugin:
     def where(self) -> str:
         """How error messages refer to this plugin."""
         return f"plugin {self.name!r} (entry point {self.entry_point})"
+
+    @property
+    def package(self) -> str:
+        """The top-level Python package of the plugin's class: where its package data
+        (``runbooks/<AlertName>.md``) lives."""
+        return type(self.plugin).__module__.partition(".")[0]
 
 
 def _instantiate(obj: Any, origin: str) -> BossPlugin:
@@ -212,3 +229,23 @@ def _ordered(by_name: dict[str, LoadedPlugin]) -> list[LoadedPlugin]:
     for name in sorted(by_name, key=lambda n: (n != "core", n)):
         visit(name, (name,))
     return order
+
+
+def load_plugins(settings: Settings, plugins: Sequence[Any] | None = None) -> list[LoadedPlugin]:
+    """The enabled plugins in dependency order: from entry points, or ``plugins`` when given.
+
+    With explicit ``plugins`` the core plugin is added when missing. Needs no app, so the
+    monitoring build and the CLI load plugins exactly as ``create_app`` does.
+    """
+    from boss.core_plugin import CorePlugin  # imported on use: it pulls in database fragments
+
+    if plugins is None:
+        loaded = discover(settings.plugins.disabled)
+    else:
+        loaded = [p for p in explicit(plugins) if p.name not in settings.plugins.disabled]
+        if not any(p.name == "core" for p in loaded):
+            loaded.insert(
+                0,
+                LoadedPlugin(plugin=CorePlugin(), entry_point="core = boss.core_plugin:CorePlugin"),
+            )
+    return check_plugins(loaded)

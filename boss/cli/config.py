@@ -9,8 +9,8 @@ import msgspec
 import yaml
 
 from boss._env import redacted
-from boss.app import load_plugins
 from boss.cli._errors import friendly_errors, settings_or_exit
+from boss.loader import load_plugins
 
 __all__ = ("config",)
 

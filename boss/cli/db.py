@@ -12,10 +12,10 @@ from typing import TypeVar
 import click
 from sqlalchemy.engine import make_url
 
-from boss.app import load_plugins
 from boss.cli._errors import fail, friendly_errors, settings_or_exit
 from boss.database import Database, describe_error
 from boss.database import migrations as mig
+from boss.loader import load_plugins
 from boss.plugin import BossPlugin
 from boss.settings import Settings
 

@@ -228,8 +228,8 @@ def monitoring() -> None:
     "--runbooks-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where every alert's runbook page must exist [default: OUT/docs/runbooks if it "
-    "exists, else ./docs/runbooks].",
+    help="Runbook overrides: a page here wins over the one the alert's plugin ships in its "
+    "package; every runbook used is written to OUT/docs/runbooks [default: OUT/docs/runbooks].",
 )
 def build(
     out: Path,
@@ -259,8 +259,6 @@ def build(
     """Validate every installed plugin's fragments and render the monitoring configs."""
     if runbooks_dir is None:
         runbooks_dir = out / "docs" / "runbooks"
-        if not runbooks_dir.is_dir():
-            runbooks_dir = Path("docs") / "runbooks"
     opts = BuildOptions(
         targets=targets or ("boss:8000",),
         targets_file=targets_file,

@@ -8,9 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from boss.app import load_plugins
 from boss.cli._errors import friendly_errors, settings_or_exit
-from boss.loader import ENTRY_POINT_GROUP
+from boss.loader import ENTRY_POINT_GROUP, load_plugins
 
 __all__ = ("plugins",)
 

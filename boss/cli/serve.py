@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import click
 
-from boss.app import load_plugins
 from boss.auth import ensure_generated_key, load_keyring
 from boss.cli._errors import fail, friendly_errors, settings_or_exit
 from boss.cli.db import migrate_embedded
+from boss.loader import load_plugins
 from boss.metrics_endpoint import MULTIPROC_ENV
 from boss.settings import Settings
 

@@ -18,8 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from boss.app import load_plugins
-from boss.loader import LoadedPlugin, PluginLoadError
+from boss.loader import LoadedPlugin, PluginLoadError, load_plugins
 from boss.monitoring.errors import BuildError, Problem
 from boss.monitoring.options import BuildOptions
 from boss.monitoring.render_alertmanager import alertmanager_yml
@@ -38,6 +37,7 @@ from boss.monitoring.render_prometheus import (
     rules_yml,
     tests_yml,
 )
+from boss.monitoring.runbooks import RUNBOOKS_OUT, is_generated, runbook_files
 from boss.monitoring.tools import find_tool, run_tool
 from boss.monitoring.validate import validate
 from boss.monitoring.yamlout import dump_json
@@ -372,16 +372,24 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
     files, problems = _rule_tests(loaded, opts, promtool)
     if problems:
         raise BuildError(problems)
-    return files
+    files.update(runbook_files(loaded, opts.runbooks_dir)[0])
+    return dict(sorted(files.items()))
 
 
 def _owned(out: Path) -> set[str]:
-    """Generated files already on disk in the folders the build owns."""
+    """Generated files already on disk: everything in the folders the build owns, and the
+    runbook copies it wrote (local override pages there are not the build's to remove)."""
     found = set()
     for folder in GENERATED_DIRS:
         base = out / folder
         if base.is_dir():
             found |= {p.relative_to(out).as_posix() for p in base.iterdir() if p.is_file()}
+    runbooks = out / RUNBOOKS_OUT
+    if runbooks.is_dir():
+        for path in runbooks.glob("*.md"):
+            with path.open(encoding="utf-8", errors="replace") as fh:
+                if is_generated(fh.read(200)):
+                    found.add(path.relative_to(out).as_posix())
     return found
 
 

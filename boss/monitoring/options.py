@@ -59,8 +59,9 @@ class BuildOptions:
     repeat_interval: str = "12h"
     runbook_url_base: str = "docs/runbooks"
     """Prefix of each alert's ``runbook_url`` annotation (set it to your repository's web URL)."""
-    runbooks_dir: Path = Path("docs/runbooks")
-    """Where the build checks that every alert's runbook page exists."""
+    runbooks_dir: Path | None = None
+    """The deployment's runbook overrides: a page here wins over the one the alert's plugin
+    ships in its package (``<package>/runbooks/<AlertName>.md``); ``None`` means none."""
     cache_dir: Path | None = field(default_factory=_cache_dir)
     """Where the build remembers the alert annotations promtool computed for each plugin's
     rule tests (keyed by the tests' content), so a rebuild runs every test file once instead

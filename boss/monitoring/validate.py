@@ -15,6 +15,7 @@ from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
 from boss.monitoring.errors import Problem
 from boss.monitoring.promql import PromQLReadError, read_query, read_series
+from boss.monitoring.runbooks import runbook_files
 
 __all__ = ("check_query", "is_url", "validate")
 
@@ -77,10 +78,14 @@ def _duration(value: str) -> bool:
     return bool(DURATION_RE.match(value))
 
 
-def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem]:
-    """Every problem in the fragments of ``loaded`` (an empty list means the build may go on)."""
+def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path | None = None) -> list[Problem]:
+    """Every problem in the fragments of ``loaded`` (an empty list means the build may go on).
+
+    ``runbooks_dir`` is the deployment's override folder for runbook pages (see
+    ``boss.monitoring.runbooks``); pages are otherwise found in each plugin's package.
+    """
     catalogue = Catalogue(loaded)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(runbook_files(loaded, runbooks_dir)[1])
     alert_owner: dict[str, LoadedPlugin] = {}
     record_owner: dict[str, LoadedPlugin] = {}
     declared = {
@@ -110,9 +115,6 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem
                 add(frag, f"invalid 'for' duration {alert.for_!r}")
             if "severity" in alert.labels:
                 add(frag, "set the severity with 'severity', not in 'labels'")
-            page = runbooks_dir / alert.runbook_page
-            if not is_url(alert.runbook) and not page.is_file():
-                add(frag, f"missing runbook page {page} (write it: what it means, check, fix)")
             for message in check_query(alert.expr, catalogue):
                 add(frag, message)
         for rule in item.plugin.recording_rules:

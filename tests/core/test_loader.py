@@ -8,8 +8,7 @@ from typing import ClassVar
 import pytest
 
 from boss import AlertRule, BossPlugin, MetricSpec
-from boss.app import load_plugins
-from boss.loader import PluginLoadError, _load_entry_point, check_plugins, explicit
+from boss.loader import PluginLoadError, _load_entry_point, check_plugins, explicit, load_plugins
 from boss.settings import load_settings
 
 

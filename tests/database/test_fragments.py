@@ -34,7 +34,7 @@ def test_each_alert_is_tested_firing_and_quiet() -> None:
         assert any(not check.exp_alerts for check in checks), alert.name
         assert alert.summary
         assert alert.description
-        runbook = Path(__file__).parents[2] / "docs" / "runbooks" / alert.runbook_page
+        runbook = Path(__file__).parents[2] / "boss" / "runbooks" / alert.runbook_page
         assert runbook.exists(), runbook
 
 

@@ -113,7 +113,7 @@ def test_alert_rule_tests_pass_in_promtool(tmp_path: Path) -> None:
         cases = [c for c in cases if c.alertname == alert.name]
         assert any(c.exp_alerts for c in cases)
         assert any(not c.exp_alerts for c in cases)
-        assert (Path(__file__).resolve().parents[2] / "docs/runbooks" / alert.runbook_page).exists()
+        assert (Path(__file__).resolve().parents[2] / "boss/runbooks" / alert.runbook_page).exists()
 
 
 async def test_concurrent_hits_share_script_calls_and_count_exactly(redis_url: str) -> None:
