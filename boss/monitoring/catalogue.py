@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from boss.loader import LoadedPlugin
+from boss.monitoring.labels import result_labels
 from boss.monitoring.promql import PromQLReadError, read_query
 
 __all__ = ("ALWAYS_LABELS", "Catalogue", "SeriesInfo")
@@ -66,8 +67,14 @@ class Catalogue:
     def _add(self, name: str, labels: frozenset[str], owner: str, metric: str) -> None:
         self.series[name] = SeriesInfo(name, labels, owner, metric, "metric")
 
+    def labels_of(self, name: str) -> frozenset[str] | None:
+        """The labels of series ``name`` besides ``ALWAYS_LABELS`` (``None``: unknown)."""
+        info = self.series.get(name)
+        return None if info is None else info.labels
+
     def _add_records(self, loaded: Sequence[LoadedPlugin]) -> None:
-        """Recording-rule outputs carry (at most) the labels of what they are computed from.
+        """Recording-rule outputs carry the labels their expression's result has (followed
+        through aggregations and functions by ``boss.monitoring.labels``), plus the rule's own.
 
         Rules may build on each other in any order, so resolve them until nothing changes;
         a rule whose inputs are unknown keeps ``frozenset()`` and validation reports it.
@@ -77,16 +84,14 @@ class Catalogue:
             changed = False
             for owner, rule in rules:
                 try:
-                    refs = read_query(rule.expr)
+                    flow = result_labels(rule.expr, self.labels_of, ALWAYS_LABELS)
+                    exact = flow.labels
                 except PromQLReadError:
-                    labels: frozenset[str] = frozenset()
+                    exact = None
+                if exact is not None:
+                    labels: frozenset[str] = frozenset((exact | set(rule.labels)) - ALWAYS_LABELS)
                 else:
-                    found: set[str] = set(refs.created) | set(rule.labels)
-                    for metric in refs.metrics:
-                        info = self.series.get(metric)
-                        if info is not None and info.labels is not None:
-                            found |= info.labels
-                    labels = frozenset(found - ALWAYS_LABELS)
+                    labels = self._union_labels(rule.expr, rule.labels)
                 old = self.series.get(rule.record)
                 if old is None or old.labels != labels:
                     self.series[rule.record] = SeriesInfo(
@@ -95,6 +100,19 @@ class Catalogue:
                     changed = True
             if not changed:
                 break
+
+    def _union_labels(self, expr: str, extra: dict[str, str]) -> frozenset[str]:
+        """Every label of every input: the fallback when the result cannot be followed."""
+        try:
+            refs = read_query(expr)
+        except PromQLReadError:
+            return frozenset()
+        found: set[str] = set(refs.created) | set(extra)
+        for metric in refs.metrics:
+            info = self.series.get(metric)
+            if info is not None and info.labels is not None:
+                found |= info.labels
+        return frozenset(found - ALWAYS_LABELS)
 
     def get(self, name: str) -> SeriesInfo | None:
         """The series called ``name``, or ``None``."""

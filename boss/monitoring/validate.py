@@ -6,18 +6,22 @@ findings are reported together so one build run shows everything to fix.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import itertools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from boss._specs import DURATION_RE, METRIC_NAME_RE, SEVERITIES
+from boss._specs import DURATION_RE, METRIC_NAME_RE, SEVERITIES, RuleTest
 from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
 from boss.monitoring.errors import Problem
-from boss.monitoring.promql import PromQLReadError, read_query, read_series
+from boss.monitoring.labels import result_labels
+from boss.monitoring.promql import PromQLReadError, _matchers, _tokens, read_query, read_series
 from boss.monitoring.runbooks import runbook_files
 
-__all__ = ("check_query", "is_url", "validate")
+__all__ = ("check_query", "expand_values", "is_url", "validate")
 
 _MAX_WIDTH = 24
 
@@ -66,6 +70,9 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
                     f"unknown label {label!r}: no metric in the query carries it "
                     f"(available: {', '.join(sorted(available))})"
                 )
+    if not found:  # names exist: now follow the labels through every operation
+        with contextlib.suppress(PromQLReadError):  # promtool reports the syntax
+            found.extend(result_labels(expr, catalogue.labels_of, ALWAYS_LABELS).problems)
     return found
 
 
@@ -146,7 +153,89 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path | None = None) -
                 for message in check_query(query.expr, catalogue):
                     add(frag, message)
     problems.extend(_validate_tests(loaded, catalogue, alert_owner))
-    return problems
+    return list(dict.fromkeys(problems))  # one problem once, however often it was found
+
+
+_NUM = r"(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Inf|inf|NaN|nan)"
+_STEP = re.compile(
+    rf"^(?P<start>[-+]?{_NUM})(?:(?P<sign>[-+])(?P<step>{_NUM}))?(?:x(?P<times>\d+))?$"
+)
+
+
+def expand_values(values: str) -> list[float | None]:
+    """promtool's expanding notation (``0+1x3 _ 5x2 stale``) as one value per step.
+
+    ``None`` stands for a missing (``_``) or stale sample; raises ValueError on bad input.
+    """
+    out: list[float | None] = []
+    for part in values.split():
+        if part == "stale":
+            out.append(None)
+            continue
+        if part == "_" or part.startswith("_x"):
+            out.extend([None] * (int(part[2:]) if part.startswith("_x") else 1))
+            continue
+        m = _STEP.match(part)
+        if m is None:
+            raise ValueError(f"cannot read {part!r}")
+        start = float(m.group("start"))
+        times = int(m.group("times") or 0)
+        step = float(m.group("step") or 0) * (-1 if m.group("sign") == "-" else 1)
+        if m.group("times") is None:
+            out.append(start)
+        else:
+            out.extend(start + step * k for k in range(times + 1))
+    return out
+
+
+def _series_labels(series: str) -> tuple[str | None, dict[str, str]]:
+    toks = _tokens(series)
+    name = toks[0].text if toks and toks[0].kind == "ident" else None
+    start = 1 if name is not None else 0
+    if start < len(toks) and toks[start].text == "{":
+        found, _ = _matchers(toks, start)
+        return name, {label: value for label, _, value in found}
+    return name, {}
+
+
+def _non_cumulative(test: RuleTest, catalogue: Catalogue) -> list[str]:
+    """Histogram bucket inputs whose count falls as ``le`` grows (never true of real data)."""
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[float, list[float | None]]]]
+    groups = {}
+    for series in test.input_series:
+        try:
+            name, labels = _series_labels(series.series)
+            values = expand_values(series.values)
+        except (PromQLReadError, ValueError):
+            continue  # reported elsewhere (series) or by promtool (values)
+        if name is None or not name.endswith("_bucket") or "le" not in labels:
+            continue
+        info = catalogue.get(name)
+        if info is None or info.origin != "metric":
+            continue
+        try:
+            le = float(labels["le"])
+        except ValueError:
+            continue
+        rest = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+        groups.setdefault((name, rest), []).append((le, values))
+    found: list[str] = []
+    for (name, rest), buckets in groups.items():
+        buckets.sort(key=lambda b: b[0])
+        for (lo_le, lo), (hi_le, hi) in itertools.pairwise(buckets):
+            for step, (a, b) in enumerate(zip(lo, hi, strict=False)):
+                if a is not None and b is not None and b < a:
+                    where = ", ".join(f'{k}="{v}"' for k, v in rest)
+                    found.append(
+                        f'input series {name}{{{where}}} is not cumulative: le="{hi_le:g}" '
+                        f'has {b:g} < le="{lo_le:g}" {a:g} at step {step} (a bucket counts '
+                        "every observation up to its bound, so counts never fall as le grows)"
+                    )
+                    break
+            else:
+                continue
+            break
+    return found
 
 
 def _validate_tests(
@@ -168,6 +257,8 @@ def _validate_tests(
             names.add(test.name)
             if not _duration(test.interval):
                 add(f"invalid interval {test.interval!r}")
+            for message in _non_cumulative(test, catalogue):
+                add(message)
             for series in test.input_series:
                 try:
                     sel = read_series(series.series)

@@ -161,3 +161,15 @@ def test_check_plugins_accepts_the_installed_set():
 class _Flaky(BossPlugin):
     name = "flaky"
     metrics: ClassVar[tuple[MetricSpec, ...]] = ()
+
+
+def test_the_monitoring_build_does_not_import_the_web_app() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, boss.monitoring.build, boss.cli.monitoring; "
+        "print(sorted(m for m in sys.modules if m in ('boss.app', 'litestar')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "boss.app" not in done.stdout, done.stdout

@@ -426,3 +426,128 @@ def test_broken_annotation_template_is_caught_by_promtool(options_for: Any) -> N
         'annotation "summary"',
         "template:",
     )
+
+
+# Label flow: each operation's output labels, each fix proven with a broken plugin ----------
+
+QUANTILE = RecordingRule(
+    record="broken:job_seconds:p90",
+    expr="histogram_quantile(0.9, sum by (le, queue) (rate(broken_job_seconds_bucket[5m])))",
+)
+
+
+def _panel(*exprs: str) -> Panel:
+    return Panel(title="Flow", kind="timeseries", queries=tuple(Query(expr=e) for e in exprs))
+
+
+def test_a_quantile_has_no_le(options_for: Any) -> None:
+    plugin = broken(recording_rules=(QUANTILE,), panels=(_panel('broken:job_seconds:p90{le="1"}'),))
+    assert_names(
+        problems_of(options_for, plugin),
+        "panel 'Flow'",
+        "metric 'broken:job_seconds:p90' has no label 'le'",
+    )
+
+
+def test_histogram_quantile_needs_le_in_its_input(options_for: Any) -> None:
+    plugin = broken(
+        panels=(
+            _panel("histogram_quantile(0.9, sum by (queue) (rate(broken_job_seconds_bucket[5m])))"),
+        )
+    )
+    assert_names(
+        problems_of(options_for, plugin), "panel 'Flow'", "histogram_quantile needs the 'le' label"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expr", "label"),
+    [
+        ("sum by (queue) (sum by (result) (rate(broken_jobs_total[5m])))", "queue"),
+        ("sum by (queue) (sum without (queue) (rate(broken_jobs_total[5m])))", "queue"),
+        ('sum by (queue) (count_values("n", broken_queue_depth))', "queue"),
+        ("sum by (queue) (sum(broken_queue_depth) or vector(0))", "queue"),
+        ("sum by (queue) (absent(broken_queue_depth))", "queue"),
+        ("max by (le) (broken:job_seconds:p90)", "unknown label 'le'"),
+    ],
+)
+def test_grouping_on_a_label_the_input_lost(options_for: Any, expr: str, label: str) -> None:
+    plugin = broken(recording_rules=(QUANTILE,), panels=(_panel(expr),))
+    says = label if " " in label else f"groups by {label!r}"
+    assert_names(problems_of(options_for, plugin), "panel 'Flow'", says)
+
+
+@pytest.mark.usefixtures("tools")
+def test_labels_created_or_kept_by_functions_may_be_used(options_for: Any) -> None:
+    loaded = load(
+        broken(
+            recording_rules=(QUANTILE,),
+            panels=(
+                _panel(
+                    'sum by (q) (label_replace(broken_queue_depth, "q", "$1", "queue", "(.*)"))',
+                    'sum by (n) (count_values("n", broken_queue_depth))',
+                    "sum by (queue) (topk(3, broken_queue_depth))",
+                    'sum by (queue) (absent(broken_queue_depth{queue="a"}))',
+                    "max by (queue) (broken:job_seconds:p90)",
+                    "sum by (result) (rate(broken_jobs_total[5m]) / on (queue, result) group_left rate(broken_jobs_total[5m]))",
+                ),
+            ),
+        )
+    )
+    files = render(loaded, options_for(loaded))
+    assert "Flow" in files["monitoring/grafana/dashboards/boss.json"]
+
+
+def test_recording_rule_labels_follow_the_expression() -> None:
+    from boss.monitoring.catalogue import Catalogue
+
+    rules = (
+        QUANTILE,
+        RecordingRule(record="broken:a", expr="sum without (result) (broken_jobs_total)"),
+        RecordingRule(record="broken:b", expr="topk(1, broken_queue_depth)"),
+        RecordingRule(record="broken:c", expr="vector(1)", labels={"kind": "x"}),
+        RecordingRule(record="broken:d", expr='label_join(broken:b, "both", ",", "queue")'),
+    )
+    catalogue = Catalogue(load(broken(recording_rules=rules)))
+    assert catalogue.labels_of("broken:job_seconds:p90") == {"queue"}
+    assert catalogue.labels_of("broken:a") == {"queue"}
+    assert catalogue.labels_of("broken:b") == {"queue"}
+    assert catalogue.labels_of("broken:c") == {"kind"}
+    assert catalogue.labels_of("broken:d") == {"queue", "both"}
+
+
+def test_histogram_rule_test_input_must_be_cumulative(options_for: Any) -> None:
+    bad = RuleTest(
+        name="bad buckets",
+        input_series=(
+            Series(series='broken_job_seconds_bucket{queue="q", le="0.1"}', values="0+10x5"),
+            Series(series='broken_job_seconds_bucket{queue="q", le="1"}', values="0+5x5"),
+            Series(series='broken_job_seconds_bucket{queue="q", le="+Inf"}', values="0+10x5"),
+        ),
+        alert_rule_test=(AlertTest(eval_time="1m", alertname="BrokenJobsFailing"),),
+    )
+    plugin = broken(rule_tests=(*rule_tests_for("BrokenJobsFailing"), bad))
+    assert_names(
+        problems_of(options_for, plugin),
+        "rule test 'bad buckets'",
+        'broken_job_seconds_bucket{queue="q"} is not cumulative: le="1" has 5 < le="0.1" 10 at step 1',
+    )
+
+
+def test_one_problem_is_reported_once(options_for: Any) -> None:
+    message = problems_of(
+        options_for,
+        broken(
+            alerts=(
+                alert(
+                    name="ApplicationDown", expr="rate(nope_total[5m]) / rate(nope_total[5m]) > 1"
+                ),
+            ),
+            rule_tests=rule_tests_for("ApplicationDown"),
+        ),
+    )
+    lines = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert len(lines) == len(set(lines)) == 2, message
+    assert "duplicate alert name" in message
+    assert "unknown metric 'nope_total'" in message
+    assert "tests unknown alert" not in message
