@@ -56,6 +56,7 @@ class BenchPlugin(BossPlugin):
             kind="counter",
             help="Synthetic series that make /metrics large for the scrape benchmark.",
             labels=("shard", "item"),
+            max_series=10_000_000,  # the scrape benchmark makes up to a million series
         ),
     )
     settings_type = BenchSettings

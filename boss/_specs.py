@@ -69,6 +69,13 @@ class MetricSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """The bounded domain of a label where it is known (documentation and series budgets)."""
     unit: str = ""
     """Base unit for the docs (``seconds``, ``bytes``); the name already carries it."""
+    label_bounds: dict[str, str] = {}
+    """How a label without ``label_values`` is bounded, in words (shown in the metrics docs)."""
+    max_series: int | None = None
+    """Series budget: how many label-value combinations the metric may have (per process).
+
+    Required when a label has no ``label_values``; past it, new combinations fold into one
+    ``__overflow__`` series (see ``boss.metrics_registry``)."""
 
     @property
     def sample_names(self) -> tuple[str, ...]:
@@ -105,6 +112,21 @@ class MetricSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         for label in self.label_values:
             if label not in self.labels:
                 found.append(f"metric {self.name!r}: label_values names undeclared {label!r}")
+            elif not self.label_values[label]:
+                found.append(f"metric {self.name!r}: label_values of {label!r} is empty")
+        for label in self.label_bounds:
+            if label not in self.labels:
+                found.append(f"metric {self.name!r}: label_bounds names undeclared {label!r}")
+        if self.max_series is not None and self.max_series < 1:
+            found.append(f"metric {self.name!r}: max_series must be at least 1")
+        elif self.max_series is None:
+            for label in self.labels:
+                if label not in self.label_values:
+                    found.append(
+                        f"metric {self.name!r}: label {label!r} is unbounded — list its values "
+                        f"in label_values={{{label!r}: (...)}} or give the metric a series "
+                        "budget with max_series=N"
+                    )
         if self.kind == "histogram":
             if not self.buckets:
                 found.append(f"histogram {self.name!r} needs buckets")

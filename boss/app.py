@@ -23,7 +23,13 @@ from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
 from boss.loader import LoadedPlugin, load_plugins
 from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess_dir
-from boss.metrics_registry import MetricHandles, materialise
+from boss.metrics_registry import (
+    OVERFLOW_METRIC,
+    MetricHandles,
+    SeriesBudgets,
+    materialise,
+    zero_initialise,
+)
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
 from boss.settings import Settings, load_settings
@@ -44,12 +50,20 @@ def _setup_plugins(
 ) -> dict[str, MetricHandles]:
     by_name: dict[str, BossPlugin] = {item.name: item.plugin for item in loaded}
     handles: dict[str, MetricHandles] = {}
+    budgets = SeriesBudgets()
     for item in loaded:
         plugin = item.plugin
         config = (
             settings.section(plugin.name, plugin.settings_type) if plugin.settings_type else None
         )
-        handles[plugin.name] = materialise(plugin.name, plugin.metrics, registry)
+        handles[plugin.name] = materialise(plugin.name, plugin.metrics, registry, budgets)
+        if plugin.name == "core":
+            budgets.attach(handles["core"].counter(OVERFLOW_METRIC))
+            handles["core"].declare_label_values(
+                OVERFLOW_METRIC,
+                "metric",
+                [s.name for other in loaded for s in other.plugin.metrics if s.max_series],
+            )
         plugin.setup(
             PluginContext(
                 settings=settings,
@@ -59,6 +73,7 @@ def _setup_plugins(
                 config=config,
             )
         )
+    zero_initialise(handles.values())  # after every setup declared its run-time label values
     return handles
 
 

@@ -28,6 +28,8 @@ from boss.ratelimit.fragments import (
 __all__ = ("HTTP_BUCKETS", "CorePlugin")
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER")
+ENDPOINT_BOUND = "the route template that answered, or `<unmatched>` (one per route of the app)"
 
 HTTP_METRICS = (
     MetricSpec(
@@ -35,9 +37,9 @@ HTTP_METRICS = (
         kind="counter",
         help="HTTP requests answered, by method, route template and status code.",
         labels=("method", "endpoint", "status"),
-        label_values={
-            "method": ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER")
-        },
+        label_values={"method": HTTP_METHODS},
+        label_bounds={"endpoint": ENDPOINT_BOUND, "status": "an HTTP status code (100-599)"},
+        max_series=2000,
     ),
     MetricSpec(
         name="http_request_duration_seconds",
@@ -46,6 +48,9 @@ HTTP_METRICS = (
         labels=("method", "endpoint"),
         buckets=HTTP_BUCKETS,
         unit="seconds",
+        label_values={"method": HTTP_METHODS},
+        label_bounds={"endpoint": ENDPOINT_BOUND},
+        max_series=500,
     ),
     MetricSpec(
         name="errors_total",
@@ -53,6 +58,19 @@ HTTP_METRICS = (
         help="Server-side errors by exception type and severity (error: 5xx answer; critical: unhandled).",
         labels=("type", "severity"),
         label_values={"severity": ("error", "critical")},
+        label_bounds={"type": "the class name of an exception boss or a plugin raises"},
+        max_series=200,
+    ),
+    MetricSpec(
+        name="boss_metric_series_overflow_total",
+        kind="counter",
+        help=(
+            "Label lookups folded into a metric's __overflow__ series because the metric "
+            "passed its series budget (max_series) in this process, by metric."
+        ),
+        labels=("metric",),
+        label_bounds={"metric": "a declared metric with a series budget"},
+        max_series=500,
     ),
 )
 

@@ -6,6 +6,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 
+from boss._specs import MetricSpec
 from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import Catalogue
 from boss.monitoring.promql import PromQLReadError, read_query
@@ -37,6 +38,16 @@ def _metrics_of(expr: str, catalogue: Catalogue, records: dict[str, str]) -> set
         elif info.origin == "metric":
             found.add(info.metric)
     return found
+
+
+def budget(spec: MetricSpec) -> str:
+    """A metric's series budget in words: its ``max_series``, or the bounded product."""
+    if spec.max_series is not None:
+        return f"{spec.max_series} (max_series)"
+    size = 1
+    for label in spec.labels:
+        size *= len(spec.label_values.get(label, ()))
+    return f"{size} (bounded labels)" if spec.labels else "1"
 
 
 def _cell(text: str) -> str:
@@ -74,14 +85,20 @@ def metrics_md(loaded: Sequence[LoadedPlugin]) -> str:
         "scraping) and `cluster` and `environment` (Prometheus external labels). Histograms",
         "expose `<name>_bucket` (with `le`), `<name>_sum` and `<name>_count`.",
         "",
-        "| metric | type | labels | owner | help |",
-        "| --- | --- | --- | --- | --- |",
+        "The series budget is how many label-value combinations a metric may have in one",
+        "process: labels list their values, or the metric declares `max_series`; past it, new",
+        "combinations fold into one series whose open labels read `__overflow__`, counted in",
+        "`boss_metric_series_overflow_total`.",
+        "",
+        "| metric | type | labels | series budget | owner | help |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for item in loaded:
         for spec in item.plugin.metrics:
             labels = ", ".join(f"`{label}`" for label in spec.labels) or "—"
             out.append(
-                f"| [`{spec.name}`](#{spec.name}) | {spec.kind} | {labels} | {item.name} | "
+                f"| [`{spec.name}`](#{spec.name}) | {spec.kind} | {labels} | {budget(spec)} | "
+                f"{item.name} | "
                 f"{_cell(spec.help)} |"
             )
     for item in loaded:
@@ -96,9 +113,12 @@ def metrics_md(loaded: Sequence[LoadedPlugin]) -> str:
                 for label in spec.labels:
                     domain = spec.label_values.get(label)
                     values = f": {', '.join(f'`{v}`' for v in domain)}" if domain else ""
+                    if not domain and label in spec.label_bounds:
+                        values = f": {_cell(spec.label_bounds[label])}"
                     out.append(f"  - `{label}`{values}")
             else:
                 out.append("- labels: none")
+            out.append(f"- series budget: {budget(spec)}")
             if spec.kind == "histogram" and spec.buckets:
                 out.append(f"- buckets: {', '.join(f'{b:g}' for b in spec.buckets)}")
             if spec.kind == "gauge":

@@ -27,6 +27,8 @@ RATE_LIMIT_METRICS = (
         kind="counter",
         help="Requests refused with 429 because the client exhausted its limit, by route template.",
         labels=("endpoint",),
+        label_bounds={"endpoint": "a route template of the app (one per route)"},
+        max_series=200,
     ),
     MetricSpec(
         name="rate_limit_near_limit",

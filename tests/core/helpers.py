@@ -26,7 +26,13 @@ class DemoPlugin(BossPlugin):
 
     name = "demo"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
-        MetricSpec(name="demo_things_total", kind="counter", help="Things done.", labels=("kind",)),
+        MetricSpec(
+            name="demo_things_total",
+            kind="counter",
+            help="Things done.",
+            labels=("kind",),
+            max_series=50,
+        ),
     )
 
     def setup(self, context: PluginContext) -> None:

@@ -76,6 +76,18 @@ def test_histogram_series_clash_with_a_counter():
         ),
         (MetricSpec(name="x_total", kind="counter", help="x", labels=("le",)), "reserved"),
         (MetricSpec(name="x", kind="gauge", help=""), "no help text"),
+        (
+            MetricSpec(name="x_total", kind="counter", help="x", labels=("user",)),
+            "metric 'x_total': label 'user' is unbounded — list its values",
+        ),
+        (
+            MetricSpec(name="x_total", kind="counter", help="x", labels=("u",), max_series=0),
+            "max_series must be at least 1",
+        ),
+        (
+            MetricSpec(name="x_total", kind="counter", help="x", label_values={"u": ()}),
+            "label_values names undeclared 'u'",
+        ),
         (MetricSpec(name="x", kind="summary", help="x"), "invalid metric spec"),  # type: ignore[arg-type]
     ],
 )

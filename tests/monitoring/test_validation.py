@@ -29,7 +29,11 @@ from .conftest import load
 WHERE = "plugin 'broken' (entry point <explicit>)"
 METRICS = (
     MetricSpec(
-        name="broken_jobs_total", kind="counter", help="Jobs done.", labels=("queue", "result")
+        name="broken_jobs_total",
+        kind="counter",
+        help="Jobs done.",
+        labels=("queue", "result"),
+        max_series=100,
     ),
     MetricSpec(
         name="broken_job_seconds",
@@ -37,8 +41,15 @@ METRICS = (
         help="Job durations.",
         labels=("queue",),
         buckets=(0.1, 1.0, 10.0),
+        max_series=100,
     ),
-    MetricSpec(name="broken_queue_depth", kind="gauge", help="Waiting jobs.", labels=("queue",)),
+    MetricSpec(
+        name="broken_queue_depth",
+        kind="gauge",
+        help="Waiting jobs.",
+        labels=("queue",),
+        max_series=100,
+    ),
 )
 
 

@@ -16,6 +16,8 @@ METRICS = (
         ),
         labels=("channel", "status"),
         label_values={"status": ("sent", "failed", "dropped", "unsent")},
+        label_bounds={"channel": "a channel with a configured webhook (BOSS_DISCORD__WEBHOOKS)"},
+        max_series=200,
     ),
 )
 

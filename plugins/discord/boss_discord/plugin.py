@@ -73,6 +73,10 @@ class DiscordPlugin(BossPlugin):
         self.settings: DiscordSettings = context.config or DiscordSettings()
         self.settings.check()
         self.messages = context.metrics.counter("discord_messages_sent_total")
+        # Only channels with a webhook are counted: export each at 0 from start-up.
+        context.metrics.declare_label_values(
+            "discord_messages_sent_total", "channel", self.settings.webhooks
+        )
         install_log_filter()
 
     # -- lifecycle ---------------------------------------------------------------------------

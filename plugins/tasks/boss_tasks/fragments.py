@@ -17,6 +17,8 @@ from boss_tasks.workflow import PRIORITIES, STATUSES
 
 __all__ = ("TASK_ALERTS", "TASK_METRICS", "TASK_PANELS", "TASK_RULE_TESTS")
 
+ASSIGNEE_BOUND = "a known assignee (BOSS_TASKS__KNOWN_ASSIGNEES) by name, else other or unassigned"
+
 TASK_METRICS = (
     MetricSpec(
         name="tasks_created_total",
@@ -24,12 +26,16 @@ TASK_METRICS = (
         help="Tasks created, by assignee (known ones by name, else other/unassigned) and priority.",
         labels=("assignee", "priority"),
         label_values={"priority": PRIORITIES},
+        label_bounds={"assignee": ASSIGNEE_BOUND},
+        max_series=1000,
     ),
     MetricSpec(
         name="tasks_completed_total",
         kind="counter",
         help="Tasks moved to completed, by assignee (known ones by name, else other/unassigned).",
         labels=("assignee",),
+        label_bounds={"assignee": ASSIGNEE_BOUND},
+        max_series=250,
     ),
     MetricSpec(
         name="tasks_by_status",

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from boss import AlertRule, BossPlugin, Cache, MetricSpec, Panel, PluginContext, RuleTest
 from boss.database import Database
 from boss_tasks.fragments import TASK_ALERTS, TASK_METRICS, TASK_PANELS, TASK_RULE_TESTS
-from boss_tasks.metrics import TaskMetrics
+from boss_tasks.metrics import OTHER, UNASSIGNED, TaskMetrics
 from boss_tasks.routes import build_router
 from boss_tasks.service import Emit, TaskService
 from boss_tasks.settings import TasksSettings
@@ -65,6 +65,9 @@ class TasksPlugin(BossPlugin):
             by_status=context.metrics.gauge("tasks_by_status"),
             known_assignees=self.settings.known_assignees,
         )
+        assignees = (*self.settings.known_assignees, OTHER, UNASSIGNED)
+        for metric in ("tasks_created_total", "tasks_completed_total"):
+            context.metrics.declare_label_values(metric, "assignee", assignees)
 
     @property
     def service(self) -> TaskService:
