@@ -21,8 +21,10 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _candidates(name: str) -> list[Path]:
-    """The project's pinned copy first (cwd, then this checkout), then ``PATH``."""
+    """The pinned copy first (``$BOSS_TOOLS_DIR``, cwd, this checkout), then ``PATH``."""
     out = [root / ".tools" / "bin" / name for root in (Path.cwd(), _PROJECT_ROOT)]
+    if os.environ.get("BOSS_TOOLS_DIR"):
+        out.insert(0, Path(os.environ["BOSS_TOOLS_DIR"]) / "bin" / name)
     found = shutil.which(name)
     if found:
         out.append(Path(found))
