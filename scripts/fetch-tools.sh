@@ -8,7 +8,7 @@
 # them: the script installs the package's copy there when it is missing (hence root).
 #
 # Idempotent: when every binary is present at the pinned version it returns in milliseconds.
-# Usage: bash scripts/fetch-tools.sh   (or `make tools`)
+# Usage: bash scripts/fetch-tools.sh   (or `make tools`); --print-mirror shows the mirror used.
 set -euo pipefail
 
 PROMETHEUS_DEB_VERSION="2.53.3+ds1-2"        # prometheus + promtool  -> Prometheus 2.53.3
@@ -32,19 +32,61 @@ have_all() {
     [[ -f "$SHARE/alertmanager/default.tmpl" && -f "$SHARE/alertmanager/email.tmpl" ]]
 }
 
+# The machine's own Debian mirror, from its apt sources: deb822 files
+# ($APT_ETC/sources.list.d/*.sources, "URIs:" of an enabled "Types: deb" stanza whose suites
+# are not only -security) or one-line ones ($APT_ETC/sources.list and sources.list.d/*.list,
+# "deb" lines). BOSS_DEBIAN_MIRROR overrides; there is no built-in host.
+APT_ETC="${BOSS_APT_ETC:-/etc/apt}"
+find_mirror() {
+    local file uri
+    if [[ -n "${BOSS_DEBIAN_MIRROR:-}" ]]; then
+        echo "$BOSS_DEBIAN_MIRROR"
+        return 0
+    fi
+    for file in "$APT_ETC"/sources.list.d/*.sources; do
+        [[ -f "$file" ]] || continue
+        uri="$(awk '
+            function flush() {
+                if (types ~ /(^| )deb( |$)/ && enabled != "no" && uris != "" && suites !~ /^[^ ]*-security( [^ ]*-security)*$/) {
+                    split(uris, u, " "); for (i in u) if (u[i] ~ /^https?:\/\//) { print u[i]; found = 1; exit }
+                }
+                types = ""; uris = ""; suites = ""; enabled = ""
+            }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            tolower($1) == "types:"   { $1 = ""; types = substr($0, 2) }
+            tolower($1) == "uris:"    { $1 = ""; uris = substr($0, 2) }
+            tolower($1) == "suites:"  { $1 = ""; suites = substr($0, 2) }
+            tolower($1) == "enabled:" { enabled = tolower($2) }
+            END { if (!found) flush() }
+        ' "$file")"
+        if [[ -n "$uri" ]]; then
+            echo "$uri"
+            return 0
+        fi
+    done
+    for file in "$APT_ETC"/sources.list "$APT_ETC"/sources.list.d/*.list; do
+        [[ -f "$file" ]] || continue
+        uri="$(awk '$1 == "deb" && $0 !~ /-security/ {for (i = 2; i <= NF; i++) if ($i ~ /^https?:\/\//) {print $i; exit}}' "$file")"
+        if [[ -n "$uri" ]]; then
+            echo "$uri"
+            return 0
+        fi
+    done
+    echo "fetch-tools: no Debian mirror found: no enabled 'Types: deb' stanza with http(s) URIs: in $APT_ETC/sources.list.d/*.sources and no 'deb http…' line in $APT_ETC/sources.list or $APT_ETC/sources.list.d/*.list; set BOSS_DEBIAN_MIRROR=http://<mirror>/debian" >&2
+    return 1
+}
+
+if [[ "${1:-}" == "--print-mirror" ]]; then
+    find_mirror
+    exit $?
+fi
+
 if have_all; then
     exit 0
 fi
 
-# The machine's own Debian mirror (deb822 or one-line format), else the public one.
-mirror=""
-if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
-fi
-if [[ -z "$mirror" && -f /etc/apt/sources.list ]]; then
-    mirror="$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)"
-fi
-mirror="${mirror:-http://deb.debian.org/debian}"
+mirror="$(find_mirror)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/boss-tools.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
