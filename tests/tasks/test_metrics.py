@@ -31,7 +31,9 @@ async def _status_count(client: AsyncTestClient[Any], status: str, expected: flo
 
 async def test_task_metrics_follow_the_api(client: AsyncTestClient[Any]) -> None:
     text = await _metrics(client)
-    assert sample(text, "tasks_created_total", assignee="ana", priority="high") is None
+    # zero-initialised from start-up: known assignees, other and unassigned, every priority
+    assert sample(text, "tasks_created_total", assignee="ana", priority="high") == 0
+    assert sample(text, "tasks_completed_total", assignee="unassigned") == 0
     await _status_count(client, "pending", 0)
 
     ana = await create(client, assignee="ana", priority="high")
