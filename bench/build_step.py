@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -59,11 +58,11 @@ def _all_cpus() -> list[str]:
 
 
 def _placeholder_runbooks(directory: Path) -> list[str]:
-    """Copy docs/runbooks and add a stub for every installed alert that has no page yet."""
+    """An override folder with a stub for every installed alert (packaged pages or not)."""
     from boss.loader import load_plugins
     from boss.settings import load_settings
 
-    shutil.copytree(ROOT / "docs" / "runbooks", directory, dirs_exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     added = []
     for item in load_plugins(load_settings()):
         for alert in item.plugin.alerts:

@@ -16,6 +16,7 @@ from boss._specs import (
     Series,
     Threshold,
 )
+from boss.budget_fragments import BUDGET_ALERTS, BUDGET_RULE_TESTS
 from boss.database.fragments import DB_ALERTS, DB_METRICS, DB_PANELS, DB_RULE_TESTS
 from boss.plugin import BossPlugin
 from boss.ratelimit.fragments import (
@@ -260,10 +261,12 @@ class CorePlugin(BossPlugin):
     name = "core"
     title = "Core: HTTP"
     metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS + RATE_LIMIT_METRICS + DB_METRICS
-    alerts: ClassVar[tuple[AlertRule, ...]] = HTTP_ALERTS + RATE_LIMIT_ALERTS + DB_ALERTS
+    alerts: ClassVar[tuple[AlertRule, ...]] = (
+        HTTP_ALERTS + RATE_LIMIT_ALERTS + DB_ALERTS + BUDGET_ALERTS
+    )
     recording_rules: ClassVar[tuple[RecordingRule, ...]] = HTTP_RECORDING_RULES
     rule_tests: ClassVar[tuple[RuleTest, ...]] = (
-        HTTP_RULE_TESTS + RATE_LIMIT_RULE_TESTS + DB_RULE_TESTS
+        HTTP_RULE_TESTS + RATE_LIMIT_RULE_TESTS + DB_RULE_TESTS + BUDGET_RULE_TESTS
     )
     panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS + RATE_LIMIT_PANELS + DB_PANELS
 
