@@ -90,6 +90,21 @@ def test_plugins_new_yields_a_plugin_that_installs_and_passes_its_tests(tmp_path
     (row,) = [r for r in json.loads(listing.stdout) if r["name"] == "greeter"]
     assert row["distribution"] == "boss-greeter"
     assert (row["metrics"], row["alerts"], row["rule_tests"], row["panels"]) == (1, 1, 1, 1)
+    # built through its entry point into an empty folder: each runbook from its own package
+    build = subprocess.run(
+        [str(Path(sys.executable).with_name("boss")), "monitoring", "build", "--out", "deploy"],
+        cwd=elsewhere,
+        env={**env, "BOSS_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    pages = elsewhere / "deploy" / "docs" / "runbooks"
+    first = (pages / "GreeterEventsFailing.md").read_text().splitlines()[0]
+    assert "from boss_greeter/runbooks/GreeterEventsFailing.md (plugin 'greeter')" in first
+    assert "from boss/runbooks/HighErrorRate.md" in (pages / "HighErrorRate.md").read_text()
 
 
 @pytest.mark.parametrize(
