@@ -58,6 +58,9 @@ class _Budgeted:
 
     def labels(self: T, *labelvalues: object, **labelkwargs: object) -> T:
         budget = self._boss_budget
+        names: tuple[str, ...] = getattr(self, "_labelnames", ())
+        if labelkwargs and not labelvalues and sorted(labelkwargs) == sorted(names):
+            labelvalues, labelkwargs = tuple(labelkwargs[n] for n in names), {}
         if budget is None or labelkwargs or len(labelvalues) != len(self._boss_fold):
             found: T = super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
             return found

@@ -67,7 +67,7 @@ def test_a_metric_past_its_budget_folds_counts_and_logs_once(base_env, caplog) -
         for customer in ("ana", "bo", "cy", "di", "ed", "fay"):
             app_plugin.orders.labels(customer, "ok").inc()
         app_plugin.orders.labels("ana", "ok").inc()  # an existing combination still counts
-        app_plugin.orders.labels("gus", "refused").inc()
+        app_plugin.orders.labels(customer="gus", outcome="refused").inc()  # keywords fold too
     text = generate_latest(registry).decode()
     assert value(text, "shop_orders_total", customer="ana", outcome="ok") == 2
     for customer in ("bo", "cy", "di"):
