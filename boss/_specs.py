@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -50,6 +51,7 @@ METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 DURATION_RE = re.compile(r"^(?:\d+(?:ms|[smhdwy]))+$")
+PAGE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 RESERVED_LABELS = frozenset({"le", "quantile", "job", "instance"})
 
 
@@ -153,8 +155,36 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     @property
     def runbook_page(self) -> str:
-        """The runbook file name under ``docs/runbooks/``."""
+        """The runbook file name: ``runbooks/<page>`` in the package, ``docs/runbooks/<page>``
+        in the build's output."""
         return f"{self.runbook or self.name}.md"
+
+    def runbook_problem(self) -> str | None:
+        """Why ``runbook`` is unusable, or ``None``: it must be empty (the page is the alert
+        name), a page name (``runbooks/<name>.md`` in the plugin's package) or an absolute
+        http(s) URL."""
+        value = self.runbook
+        if not value:
+            return None
+        if value.startswith(("https://", "http://")):
+            if not urlsplit(value).netloc or any(c.isspace() for c in value):
+                return f"runbook {value!r} is not a valid URL (expected https://host/path)"
+            return None
+        if "/" in value or "\\" in value:
+            stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".md")
+            return (
+                f"runbook {value!r} is a relative path: give a page name such as {stem!r} "
+                "(the file runbooks/<name>.md in the plugin's package) or an absolute "
+                "https:// URL"
+            )
+        if value.endswith(".md"):
+            return f"runbook {value!r}: give the page name without '.md' ({value[:-3]!r})"
+        if not PAGE_NAME_RE.match(value):
+            return (
+                f"runbook {value!r} is not a page name (letters, digits, '_' and '-') "
+                "nor an absolute https:// URL"
+            )
+        return None
 
 
 class RecordingRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

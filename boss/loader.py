@@ -161,6 +161,9 @@ def _check_one(item: LoadedPlugin) -> None:
                 f"(allowed: {', '.join(SEVERITIES)})"
             )
         _revalidate(alert, where, f"alert {alert.name!r}")
+        runbook = alert.runbook_problem()
+        if runbook is not None:
+            raise PluginLoadError(f"{where}: alert {alert.name!r}: {runbook}")
         if not DURATION_RE.match(alert.for_):
             raise PluginLoadError(
                 f"{where}: alert {alert.name!r}: 'for' {alert.for_!r} is not a duration"
