@@ -37,10 +37,11 @@ test = ["pytest>=8"]
 {name} = "{package}:{cls}"
 
 [tool.setuptools]
-packages = ["{package}"]
+packages = ["{package}", "{package}.runbooks"]
 
 [tool.setuptools.package-data]
-{package} = ["py.typed", "runbooks/*.md"]
+{package} = ["py.typed"]
+"{package}.runbooks" = ["*.md"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
