@@ -1,0 +1,327 @@
+"""Deadline phrases in free text: parsedatetime finds and reads them, a small grammar adds the rest.
+
+parsedatetime (``Calendar.nlp``) locates date and time phrases and resolves them against the
+team's local "now" ("tomorrow 3pm", "Dec 4", "December 4th 2027", "12/04" read US-style as
+month/day, "next Monday", "in two weeks", "Friday at 10am"). Our grammar covers what it misses
+or reads differently from a team lead: "EOD"/"COB", "end of (next) week", "next week"
+(that week's Friday), "end of (next) month", "next month" (its last day), "end of <month>",
+"the 30th" and "the 4th of December". Month and weekday names come from parsedatetime's
+locale, not from tables of ours. The library is imported on first use so ``boss serve``
+starts without it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+__all__ = ("DateHit", "find_deadline", "month_names", "weekday_names")
+
+END_OF_DAY = time(23, 59, 59)
+CLOSE_OF_BUSINESS = time(17, 0)
+_PERIOD_END = {"morning": time(12, 0), "afternoon": time(17, 0), "evening": time(21, 0)}
+
+
+@dataclass(frozen=True)
+class DateHit:
+    """One deadline phrase: where it is in the text and the local moment it names."""
+
+    start: int
+    end: int
+    moment: datetime
+    """Naive local time in the team's zone (end of day when only a day was named)."""
+    has_time: bool
+    removable: bool = True
+    """False for an attributive use ("for Thursday's retro"): the date counts, the words stay."""
+
+
+@cache
+def _calendar() -> Any:
+    """The parsedatetime calendar, imported lazily (about 60 ms of start-up otherwise)."""
+    import parsedatetime  # type: ignore[import-untyped]
+
+    return parsedatetime.Calendar(version=parsedatetime.VERSION_CONTEXT_STYLE)
+
+
+@cache
+def _locale() -> Any:
+    import parsedatetime
+
+    return parsedatetime.pdtLocales["en_US"]
+
+
+@cache
+def month_names() -> dict[str, int]:
+    """Full and short English month names (from parsedatetime's locale) to month numbers."""
+    locale = _locale()
+    names: dict[str, int] = {}
+    for number, (full, short) in enumerate(zip(locale.Months, locale.shortMonths, strict=True)):
+        names[full] = number + 1
+        for alias in short.split("|"):
+            names[alias] = number + 1
+    names.setdefault("sept", 9)
+    return names
+
+
+@cache
+def weekday_names() -> frozenset[str]:
+    """Full and short English weekday names (from parsedatetime's locale)."""
+    locale = _locale()
+    names = set(locale.Weekdays)
+    for short in locale.shortWeekdays:
+        names.update(short.split("|"))
+    return frozenset(names)
+
+
+def _alternation(names: object) -> str:
+    return "|".join(sorted((str(n) for n in names), key=len, reverse=True))  # type: ignore[attr-defined]
+
+
+# -- our grammar ---------------------------------------------------------------------------------
+
+_ORDINAL = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)"
+
+
+@cache
+def _grammar() -> tuple[tuple[re.Pattern[str], str], ...]:
+    months = _alternation(month_names())
+    flags = re.IGNORECASE
+    return (
+        (re.compile(r"\b(?:cob|close\s+of\s+business|end\s+of\s+(?:the\s+)?business\s+day)\b", flags), "cob"),
+        (re.compile(r"\b(?:eod|end\s+of\s+(?:the\s+)?day|tonight)\b", flags), "eod"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+week|next\s+week)\b", flags), "next_week"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|eow|this\s+week)\b", flags), "week"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month|next\s+month)\b", flags), "next_month"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month|eom|this\s+month)\b", flags), "month"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year|eoy|this\s+year)\b", flags), "year"),
+        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?quarter|eoq|this\s+quarter)\b", flags), "quarter"),
+        (re.compile(rf"\b(?:the\s+)?end\s+of\s+(?P<month>{months})\b\.?(?:\s+(?P<year>\d{{4}}))?", flags), "end_of_named_month"),
+        (
+            re.compile(
+                rf"\b(?:the\s+)?{_ORDINAL}\s+of\s+(?P<month>{months})\b\.?(?:,?\s+(?P<year>\d{{4}}))?"
+                rf"|\b(?P<day2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<month2>{months})\b\.?(?:,?\s+(?P<year2>\d{{4}}))?",
+                flags,
+            ),
+            "day_of_month_name",
+        ),
+        (
+            re.compile(
+                rf"\bthe\s+{_ORDINAL}\b(?!\s+of\b)"
+                rf"|(?:(?<=\bby\s)|(?<=\bon\s)|(?<=\bdue\s)|(?<=\bbefore\s)|(?<=\buntil\s))"
+                rf"(?P<bare>[0-3]?\d)(?:st|nd|rd|th)\b(?!\s+(?:of|{months})\b)",
+                flags,
+            ),
+            "ordinal",
+        ),
+    )  # fmt: skip
+
+
+def _friday(day: date, weeks_ahead: int = 0) -> date:
+    return day + timedelta(days=(4 - day.weekday()) % 7 + 7 * weeks_ahead)
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + day.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _upcoming(today: date, month: int, day: int, year: str | None) -> date | None:
+    try:
+        if year:
+            return date(int(year), month, day)
+        found = date(today.year, month, day)
+        return found if found >= today else date(today.year + 1, month, day)
+    except ValueError:
+        return None
+
+
+def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, bool] | None:
+    today = now.date()
+    day: date | None
+    if kind == "cob":
+        return datetime.combine(today, CLOSE_OF_BUSINESS), True
+    if kind == "eod":
+        day = today
+    elif kind == "week":
+        day = _friday(today)
+    elif kind == "next_week":
+        day = _friday(today - timedelta(days=today.weekday()), 1)
+    elif kind == "month":
+        day = _month_end(today.year, today.month)
+    elif kind == "next_month":
+        day = _month_end(*_add_months(today, 1))
+    elif kind == "year":
+        day = date(today.year, 12, 31)
+    elif kind == "quarter":
+        day = _month_end(today.year, (today.month - 1) // 3 * 3 + 3)
+    elif kind == "end_of_named_month":
+        month = month_names()[match.group("month").lower()]
+        year = int(match.group("year") or today.year)
+        day = _month_end(year, month)
+        if day < today and not match.group("year"):
+            day = _month_end(year + 1, month)
+    elif kind == "day_of_month_name":
+        month_text = match.group("month") or match.group("month2")
+        day = _upcoming(
+            today,
+            month_names()[month_text.lower()],
+            int(match.group("day") or match.group("day2")),
+            match.group("year") or match.group("year2"),
+        )
+    else:  # ordinal: the next day with that number, this month or the next
+        number = int(match.group("day") or match.group("bare"))
+        day = None
+        for ahead in range(3):
+            year, month = _add_months(today, ahead)
+            if number <= calendar.monthrange(year, month)[1] and date(year, month, number) >= today:
+                day = date(year, month, number)
+                break
+    if day is None:
+        return None
+    return datetime.combine(day, END_OF_DAY), False
+
+
+# -- the library ---------------------------------------------------------------------------------
+
+_NUMBERISH = re.compile(r"^(?:on\s+|at\s+|in\s+)?\d+(?:[.,]\d+)*s?$", re.IGNORECASE)
+_LEADING_PREP = re.compile(r"^\s*(?:by|before|on|until|till|due|at|from)\s+", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:last|yesterday|ago)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b\d{4}\b|\bnext\s+year\b", re.IGNORECASE)
+
+
+def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bool, str]]:
+    """parsedatetime's phrases as (start, end, local moment, has_time, phrase), filtered."""
+    import parsedatetime
+
+    found = _calendar().nlp(text, sourceTime=now) or ()
+    hits = []
+    for _moment, context, start, _end, phrase in found:
+        stripped = phrase.strip()
+        if _NUMBERISH.match(stripped) or _PAST.search(stripped):
+            continue  # versions, counts, durations ("3.2", "502s", "40s") and past moments
+        accuracy = context.accuracy
+        if accuracy == parsedatetime.pdtContext.ACU_MONTH:
+            continue  # a bare month name ("may", "the November invoices")
+        # Re-read without a leading preposition: parsedatetime reads "before Jan 15" as a
+        # moment before the date (in the past), "by"/"on" make no difference otherwise.
+        core = _LEADING_PREP.sub("", stripped)
+        moment, context = _calendar().parseDT(core, sourceTime=now)
+        if not (context.hasDate or context.hasTime):
+            continue
+        has_time = bool(context.hasTime)
+        lowered = core.lower()
+        if "tonight" in lowered:
+            has_time = False
+        for period, ends in _PERIOD_END.items():
+            if lowered.endswith(period):
+                moment, has_time = datetime.combine(moment.date(), ends), True
+        if not has_time:
+            moment = datetime.combine(moment.date(), END_OF_DAY)
+        if moment < now:
+            if has_time and not context.hasDate:
+                moment += timedelta(days=1)  # "3pm" said at 4pm means tomorrow
+            elif not _YEAR.search(core) and moment.date() < now.date():
+                try:
+                    moment = moment.replace(year=moment.year + 1)
+                except ValueError:
+                    continue
+            if moment.date() < now.date():
+                continue
+        offset = phrase.find(stripped)
+        hits.append((start + offset, start + offset + len(stripped), moment, has_time, stripped))
+    return hits
+
+
+# -- choosing the deadline -------------------------------------------------------------------------
+
+_PREP_BEFORE = re.compile(
+    r"(?:\b(?:by|before|on|until|till|due(?:\s+(?:by|on|date))?|for|no\s+later\s+than|at|"
+    r"deadline(?:\s+is)?:?)\s+)$",
+    re.IGNORECASE,
+)
+_ATTRIBUTIVE_BEFORE = re.compile(r"\b(?:the|a|this|our|every|each)\s+$", re.IGNORECASE)
+
+
+def _hits(text: str, now: datetime) -> list[DateHit]:
+    raw: list[tuple[int, int, datetime, bool]] = []
+    for pattern, kind in _grammar():
+        for match in pattern.finditer(text):
+            resolved = _grammar_moment(kind, match, now)
+            if resolved is not None:
+                raw.append((match.start(), match.end(), *resolved))
+    taken = [(start, end) for start, end, _, _ in raw]
+    for start, end, moment, has_time, _phrase in _library_hits(text, now):
+        overlapping = [(s, e) for s, e in taken if s < end and start < e]
+        if all(start <= s and e <= end for s, e in overlapping) and (
+            not overlapping or end - start > max(e - s for s, e in overlapping)
+        ):
+            raw = [r for r in raw if not (start <= r[0] and r[1] <= end)]
+            taken = [(s, e) for s, e in taken if not (start <= s and e <= end)]
+            raw.append((start, end, moment, has_time))
+            taken.append((start, end))
+    # drop grammar hits nested in longer grammar hits ("the 4th of December" vs "4th")
+    raw.sort(key=lambda r: (r[0], -(r[1] - r[0])))
+    hits: list[DateHit] = []
+    for start, end, moment, has_time in raw:
+        if hits and start < hits[-1].end:
+            previous = hits[-1]
+            if end <= previous.end:
+                continue
+            if not previous.has_time and has_time and start >= previous.start:
+                # "Friday" then "at 10am" read separately: one moment
+                moment = datetime.combine(previous.moment.date(), moment.time())
+                hits[-1] = DateHit(previous.start, end, moment, True)
+            continue
+        if (
+            hits
+            and not hits[-1].has_time
+            and has_time
+            and not text[hits[-1].end : start].strip(" ,at")
+        ):
+            previous = hits[-1]
+            joined = datetime.combine(previous.moment.date(), moment.time())
+            hits[-1] = DateHit(previous.start, end, joined, True)
+            continue
+        hits.append(_with_preposition(text, start, end, moment, has_time))
+    return hits
+
+
+def _with_preposition(text: str, start: int, end: int, moment: datetime, has_time: bool) -> DateHit:
+    if text[end : end + 2] in ("'s", "\u2019s"):
+        return DateHit(start, end, moment, has_time, removable=False)
+    if _ATTRIBUTIVE_BEFORE.search(text[:start]) and re.match(r"\s+[a-z]", text[end:]):
+        return DateHit(start, end, moment, has_time, removable=False)
+    preposition = _PREP_BEFORE.search(text[:start])
+    if preposition:
+        start = preposition.start()
+    return DateHit(start, end, moment, has_time)
+
+
+def find_deadline(
+    text: str, now: datetime, preferred: tuple[int, int] | None = None
+) -> DateHit | None:
+    """The deadline phrase of ``text`` read against the naive local ``now``, or ``None``.
+
+    The first phrase inside ``preferred`` (the first sentence's span) wins; otherwise the first
+    phrase anywhere. A weekday used as an attribute ("the Monday demo") is not a deadline.
+    """
+    hits = [
+        hit
+        for hit in _hits(text, now)
+        if hit.removable or text[hit.end : hit.end + 2] in ("'s", "\u2019s")
+    ]
+    if not hits:
+        return None
+    if preferred is not None:
+        for hit in hits:
+            if preferred[0] <= hit.start < preferred[1]:
+                return hit
+    return hits[0]
