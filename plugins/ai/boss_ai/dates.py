@@ -93,6 +93,13 @@ def _grammar() -> tuple[tuple[re.Pattern[str], str], ...]:
     return (
         (re.compile(r"\b(?:cob|close\s+of\s+business|end\s+of\s+(?:the\s+)?business\s+day)\b", flags), "cob"),
         (re.compile(r"\b(?:eod|end\s+of\s+(?:the\s+)?day|tonight)\b", flags), "eod"),
+        (re.compile(r"\b(?:tmrw|tmr|tmw|2moro|tomoz)\b", flags), "tomorrow"),
+        (re.compile(r"\bthis\s+(?P<period>morning|afternoon|evening)\b", flags), "this_period"),
+        (re.compile(r"\b(?:before|by|until|till)\s+the\s+weekend\b", flags), "week"),
+        (re.compile(r"\b(?:over|on|during|at)\s+the\s+weekend\b|\bthis\s+weekend\b", flags), "weekend"),
+        (re.compile(r"\bin\s+a\s+couple\s+(?:of\s+)?(?P<unit>days|weeks)\b", flags), "couple"),
+        (re.compile(rf"\bmid[-\s]?(?:(?P<month>{months})|month)\b", flags), "mid_month"),
+        (re.compile(rf"\b(?P<prep>in|during|for|by|before|until|till)\s+(?P<month>{months})\b(?!\.?\s*\d)(?:\s+(?P<year>\d{{4}}))?", flags), "named_month"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+week|next\s+week)\b", flags), "next_week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|eow|this\s+week)\b", flags), "week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month|next\s+month)\b", flags), "next_month"),
@@ -150,6 +157,29 @@ def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[dat
         return datetime.combine(today, CLOSE_OF_BUSINESS), True
     if kind == "eod":
         day = today
+    elif kind == "tomorrow":
+        day = today + timedelta(days=1)
+    elif kind == "this_period":
+        return datetime.combine(today, _PERIOD_END[match.group("period").lower()]), True
+    elif kind == "weekend":
+        day = today + timedelta(days=(6 - today.weekday()) % 7)
+    elif kind == "couple":
+        day = today + timedelta(days=2 * (7 if match.group("unit").lower() == "weeks" else 1))
+    elif kind == "mid_month":
+        named = match.group("month")
+        month = month_names()[named.lower()] if named else today.month
+        day = _upcoming(today, month, 15, None)
+    elif kind == "named_month":
+        month = month_names()[match.group("month").lower()]
+        year = int(match.group("year") or today.year)
+        if match.group("prep").lower() in ("by", "before", "until", "till"):
+            day = date(year, month, 1) - timedelta(days=1)  # "by March": before March starts
+        else:
+            day = _month_end(year, month)
+        if day < today and not match.group("year"):
+            day = day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else day
+            if match.group("prep").lower() not in ("by", "before", "until", "till"):
+                day = _month_end(year + 1, month)
     elif kind == "week":
         day = _friday(today)
     elif kind == "next_week":
@@ -191,14 +221,15 @@ def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[dat
 
 # -- the library ---------------------------------------------------------------------------------
 
+_MEAL = re.compile(r"^(?:breakfast|lunch|dinner)$", re.IGNORECASE)
 _NUMBERISH = re.compile(r"^(?:on\s+|at\s+|in\s+)?\d+(?:[.,]\d+)*s?$", re.IGNORECASE)
 _LEADING_PREP = re.compile(r"^\s*(?:by|before|on|until|till|due|at|from)\s+", re.IGNORECASE)
 _PAST = re.compile(r"\b(?:last|yesterday|ago)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b\d{4}\b|\bnext\s+year\b", re.IGNORECASE)
 
 
-def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bool, str]]:
-    """parsedatetime's phrases as (start, end, local moment, has_time, phrase), filtered."""
+def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bool, bool]]:
+    """parsedatetime's phrases as (start, end, local moment, has_time, time_only), filtered."""
     import parsedatetime
 
     found = _calendar().nlp(text, sourceTime=now) or ()
@@ -217,12 +248,17 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
         if not (context.hasDate or context.hasTime):
             continue
         has_time = bool(context.hasTime)
+        time_only = has_time and not context.hasDate
         lowered = core.lower()
-        if "tonight" in lowered:
-            has_time = False
+        if _MEAL.search(core) and not _PREP_BEFORE.search(text[:start]):
+            continue  # "the team dinner", "lunch talk": a meal, not a deadline
+        if "tonight" in lowered or re.search(r"\beod\b", lowered):
+            has_time = False  # end of day, not parsedatetime's evening or 17:00
         for period, ends in _PERIOD_END.items():
             if lowered.endswith(period):
                 moment, has_time = datetime.combine(moment.date(), ends), True
+        if lowered in weekday_names() and moment.date() == now.date() + timedelta(days=7):
+            moment = moment - timedelta(days=7)  # "by Thursday" said on a Thursday: today
         if not has_time:
             moment = datetime.combine(moment.date(), END_OF_DAY)
         if moment < now:
@@ -236,7 +272,7 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
             if moment.date() < now.date():
                 continue
         offset = phrase.find(stripped)
-        hits.append((start + offset, start + offset + len(stripped), moment, has_time, stripped))
+        hits.append((start + offset, start + offset + len(stripped), moment, has_time, time_only))
     return hits
 
 
@@ -244,54 +280,77 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
 
 _PREP_BEFORE = re.compile(
     r"(?:\b(?:by|before|on|until|till|due(?:\s+(?:by|on|date))?|for|no\s+later\s+than|at|"
-    r"deadline(?:\s+is)?:?)\s+)$",
+    r"first\s+thing|deadline(?:\s+is)?:?)\s+)+$",
     re.IGNORECASE,
 )
 _ATTRIBUTIVE_BEFORE = re.compile(r"\b(?:the|a|this|our|every|each)\s+$", re.IGNORECASE)
 
 
-def _hits(text: str, now: datetime) -> list[DateHit]:
-    raw: list[tuple[int, int, datetime, bool]] = []
+@dataclass(frozen=True)
+class _Raw:
+    start: int
+    end: int
+    moment: datetime
+    has_time: bool
+    time_only: bool
+    """Names a time of day but no day ("3pm", "COB", "EOD"): today unless a day is next to it."""
+
+
+def _candidates(text: str, now: datetime) -> list[_Raw]:
+    raw: list[_Raw] = []
     for pattern, kind in _grammar():
         for match in pattern.finditer(text):
             resolved = _grammar_moment(kind, match, now)
             if resolved is not None:
-                raw.append((match.start(), match.end(), *resolved))
-    taken = [(start, end) for start, end, _, _ in raw]
-    for start, end, moment, has_time, _phrase in _library_hits(text, now):
-        overlapping = [(s, e) for s, e in taken if s < end and start < e]
-        if all(start <= s and e <= end for s, e in overlapping) and (
-            not overlapping or end - start > max(e - s for s, e in overlapping)
+                time_only = kind in ("cob", "eod") and "tonight" not in match.group(0).lower()
+                raw.append(_Raw(match.start(), match.end(), *resolved, time_only))
+    for start, end, moment, has_time, time_only in _library_hits(text, now):
+        overlapping = [r for r in raw if r.start < end and start < r.end]
+        if all(start <= r.start and r.end <= end for r in overlapping) and (
+            not overlapping or end - start > max(r.end - r.start for r in overlapping)
         ):
-            raw = [r for r in raw if not (start <= r[0] and r[1] <= end)]
-            taken = [(s, e) for s, e in taken if not (start <= s and e <= end)]
-            raw.append((start, end, moment, has_time))
-            taken.append((start, end))
-    # drop grammar hits nested in longer grammar hits ("the 4th of December" vs "4th")
-    raw.sort(key=lambda r: (r[0], -(r[1] - r[0])))
-    hits: list[DateHit] = []
-    for start, end, moment, has_time in raw:
-        if hits and start < hits[-1].end:
-            previous = hits[-1]
-            if end <= previous.end:
+            raw = [r for r in raw if not (start <= r.start and r.end <= end)]
+            raw.append(_Raw(start, end, moment, has_time, time_only))
+    raw.sort(key=lambda r: (r.start, -(r.end - r.start)))
+    return raw
+
+
+def _join(day: _Raw, clock: _Raw) -> _Raw:
+    """A day and a time of day next to each other ("Friday" "at 10am", "COB" "Friday")."""
+    moment = datetime.combine(day.moment.date(), clock.moment.time())
+    return _Raw(min(day.start, clock.start), max(day.end, clock.end), moment, clock.has_time, False)
+
+
+def _hits(text: str, now: datetime) -> list[DateHit]:
+    merged: list[_Raw] = []
+    for candidate in _candidates(text, now):
+        if merged:
+            previous = merged[-1]
+            if candidate.end <= previous.end:
+                continue  # nested in a longer phrase ("4th" in "the 4th of December")
+            adjacent = (
+                candidate.start < previous.end
+                or not text[previous.end : candidate.start]
+                .strip(" ,")
+                .lower()
+                .removeprefix("at")
+                .removeprefix("on")
+                .strip()
+            )
+            if adjacent and previous.time_only != candidate.time_only:
+                day, clock = (candidate, previous) if previous.time_only else (previous, candidate)
+                merged[-1] = _join(day, clock)
                 continue
-            if not previous.has_time and has_time and start >= previous.start:
-                # "Friday" then "at 10am" read separately: one moment
-                moment = datetime.combine(previous.moment.date(), moment.time())
-                hits[-1] = DateHit(previous.start, end, moment, True)
-            continue
-        if (
-            hits
-            and not hits[-1].has_time
-            and has_time
-            and not text[hits[-1].end : start].strip(" ,at")
-        ):
-            previous = hits[-1]
-            joined = datetime.combine(previous.moment.date(), moment.time())
-            hits[-1] = DateHit(previous.start, end, joined, True)
-            continue
-        hits.append(_with_preposition(text, start, end, moment, has_time))
-    return hits
+            if adjacent and not previous.has_time and not candidate.time_only:
+                # "Friday the 11th", "Monday, Dec 7": the second names the day exactly
+                merged[-1] = _Raw(
+                    previous.start, candidate.end, candidate.moment, candidate.has_time, False
+                )
+                continue
+            if candidate.start < previous.end:
+                continue
+        merged.append(candidate)
+    return [_with_preposition(text, r.start, r.end, r.moment, r.has_time) for r in merged]
 
 
 def _with_preposition(text: str, start: int, end: int, moment: datetime, has_time: bool) -> DateHit:

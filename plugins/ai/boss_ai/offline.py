@@ -162,7 +162,7 @@ def parse_text(
     recognised_title = bool(title)
     description = source[rest_from:].strip()
     if not title:
-        title = _tidy(source) or source[:TITLE_MAX] or "Untitled task"
+        title = source.splitlines()[0].strip() if source else "Untitled task"
     title, overflow = _cut(title, TITLE_MAX)
     parts = [overflow, description]
     if assignee_hit is not None and assignee_hit.second:

@@ -21,244 +21,45 @@ from boss_ai.priority import PRIORITY_WORDS
 __all__ = ("AssigneeHit", "People")
 
 # Words that stand where a name could but are labels, groups, pronouns or departments.
-_NOT_NAMES = (
-    frozenset(
-        [
-            "todo",
-            "fyi",
-            "re",
-            "fw",
-            "fwd",
-            "note",
-            "notes",
-            "reminder",
-            "bug",
-            "bugs",
-            "fix",
-            "feature",
-            "task",
-            "idea",
-            "question",
-            "chore",
-            "docs",
-            "doc",
-            "hotfix",
-            "security",
-            "release",
-            "meeting",
-            "followup",
-            "update",
-            "test",
-            "tests",
-            "please",
-            "pls",
-            "plz",
-            "today",
-            "tomorrow",
-            "tonight",
-            "deadline",
-            "priority",
-            "prio",
-            "owner",
-            "assignee",
-            "ps",
-            "cc",
-            "hi",
-            "hey",
-            "hello",
-            "thanks",
-            "thx",
-            "ok",
-            "okay",
-            "team",
-            "everyone",
-            "everybody",
-            "all",
-            "someone",
-            "somebody",
-            "anyone",
-            "anybody",
-            "nobody",
-            "we",
-            "i",
-            "you",
-            "they",
-            "he",
-            "she",
-            "it",
-            "this",
-            "that",
-            "these",
-            "those",
-            "who",
-            "what",
-            "why",
-            "how",
-            "when",
-            "where",
-            "which",
-            "there",
-            "here",
-            "ops",
-            "devops",
-            "infra",
-            "ui",
-            "api",
-            "ux",
-            "qa",
-            "it",
-            "hr",
-            "finance",
-            "legal",
-            "marketing",
-            "sales",
-            "support",
-            "engineering",
-            "design",
-            "product",
-            "management",
-            "customers",
-            "production",
-            "prod",
-            "staging",
-            "backend",
-            "frontend",
-            "mobile",
-            "data",
-            "platform",
-            "backup",
-            "backups",
-            "heads",
-            "asap",
-            "action",
-            "blocker",
-            "context",
-            "background",
-            "update",
-            "status",
-            "summary",
-            "also",
-            "and",
-            "or",
-            "but",
-            "p0",
-            "p1",
-            "p2",
-            "p3",
-            "eod",
-            "cob",
-            "eow",
-            "eom",
-            "next",
-            "new",
-            "the",
-            "a",
-            "an",
-            "no",
-            "not",
-        ]
-    )
-    | PRIORITY_WORDS
-)
+_NOT_NAME_WORDS = """
+    todo fyi re fw fwd note notes reminder bug bugs fix feature task idea question chore
+    docs doc hotfix security release meeting followup update test tests please pls plz today
+    tomorrow tonight deadline priority prio owner assignee ps cc hi hey hello thanks thx ok
+    okay team everyone everybody all someone somebody anyone anybody nobody we i you they he
+    she it this that these those who what why how when where which there here ops devops
+    infra ui api ux qa it hr finance legal marketing sales support engineering design
+    product management customers production prod staging backend frontend mobile data
+    platform backup backups heads asap action blocker context background update status
+    summary also and or but p0 p1 p2 p3 eod cob eow eom next new the a an no not
+"""
+_NOT_NAMES = frozenset(_NOT_NAME_WORDS.split()) | PRIORITY_WORDS
 
 # Imperative verbs that open a task and are followed by "to" or ","; never names.
-_VERBS = frozenset(
-    [
-        "add",
-        "apply",
-        "ask",
-        "assign",
-        "book",
-        "bump",
-        "call",
-        "change",
-        "check",
-        "clean",
-        "connect",
-        "convert",
-        "copy",
-        "create",
-        "debug",
-        "decommission",
-        "delete",
-        "deploy",
-        "disable",
-        "document",
-        "downgrade",
-        "draft",
-        "email",
-        "enable",
-        "escalate",
-        "explain",
-        "export",
-        "fix",
-        "forward",
-        "get",
-        "go",
-        "import",
-        "install",
-        "invite",
-        "kill",
-        "link",
-        "listen",
-        "look",
-        "make",
-        "merge",
-        "migrate",
-        "move",
-        "order",
-        "pin",
-        "plan",
-        "point",
-        "port",
-        "post",
-        "prepare",
-        "present",
-        "promote",
-        "publish",
-        "push",
-        "reach",
-        "redirect",
-        "refactor",
-        "release",
-        "remove",
-        "rename",
-        "replace",
-        "reply",
-        "report",
-        "respond",
-        "restart",
-        "return",
-        "revert",
-        "review",
-        "roll",
-        "rotate",
-        "run",
-        "schedule",
-        "send",
-        "set",
-        "ship",
-        "sign",
-        "speak",
-        "submit",
-        "switch",
-        "sync",
-        "talk",
-        "tell",
-        "test",
-        "turn",
-        "update",
-        "upgrade",
-        "upload",
-        "write",
-    ]
-)
+_VERB_WORDS = """
+    add apply archive ask assign audit backfill benchmark book build bump call cancel change
+    check clean close collect configure confirm connect consolidate contact convert
+    coordinate copy create debug decommission delete deploy deprecate design disable
+    disconnect document double downgrade download draft drop edit email enable ensure
+    escalate estimate evaluate explain export extend file fill finalise finalize find finish
+    fix follow forward get go handle hire implement import improve inform install
+    investigate invite kick kill label launch link listen lock log look make mark measure
+    merge migrate monitor move notify onboard open order organise organize pair patch pause
+    pick pin ping plan point port post prepare present profile promote provision prune
+    publish purge push reach rebase reboot rebuild record redirect reduce refactor refresh
+    reindex release remind remove rename renew repair replace reply report reproduce request
+    rerun reset resolve respond restart restore resume retry return revert review rewrite
+    roll rotate run scale scan schedule search secure send set setup share ship shut sign
+    simplify sort speak split start stop store submit sunset support swap switch sync tag
+    take talk tell test tidy track train transfer translate triage trigger try turn unblock
+    uninstall unlock update upgrade upload validate verify wrap write
+"""
+_VERBS = frozenset(_VERB_WORDS.split())
 
 _NAME = r"[A-Z][a-z\u00e0-\u00ff]+(?:[-'][A-Z]?[a-z\u00e0-\u00ff]+)?"
 _HANDLE = r"@(?P<handle>[A-Za-z][\w.-]*\w|[A-Za-z])"
 _ANY = rf"(?:{_HANDLE}|@?(?P<name>{_NAME}))"
 _LOWER = r"(?P<lower>[a-z][a-z'-]+)"
-_START = r"^[^\w@<`\[({\"']*"
+_START = r"^[^\w@<`\[({\"']*(?:(?i:hey|hi|hello|ok|okay|so|and|also)\b[^\w@]*)?"
 _CLAUSE = r"(?:^[^\w@]*|[:;\u2014\u2013]\s+|\s-\s+|,\s+(?i:but\s+|and\s+|so\s+)?)"
 _MODAL = (
     r"(?:should|must|will|can|could|would|needs?\s+to|has\s+to|have\s+to|is\s+to|is\s+on"
@@ -284,7 +85,8 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "leading",
         re.compile(
-            rf"{_START}(?:{_ANY}|{_LOWER})(?:\s*(?:and|&)\s+@?(?P<second>{_NAME}|[a-z][\w.-]+))?"
+            rf"{_START}(?:{_HANDLE}|@?(?P<name>{_NAME}(?:\s{_NAME}(?=\s*:))?)|{_LOWER})"
+            rf"(?:\s*(?:and|&)\s+@?(?P<second>{_NAME}|[a-z][\w.-]+))?"
             r"\s*(?::+|,|\s[\u2014\u2013-])\s*"
         ),
     ),
@@ -293,7 +95,10 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren", re.compile(rf"\s*\(\s*@?(?P<name>{_NAME})\s*\)")),
-    ("trailing", re.compile(rf"\s*(?:[,\u2014\u2013]|\s-)\s*@?(?P<name>{_NAME})\s*[.!]*\s*$")),
+    ("trailing", re.compile(rf"\s*(?:[,\u2014\u2013]|\s-)\s*@?(?P<name>{_NAME})[\s.,;!]*$")),
+    # "Emergency: Priya restore the table", ", Jamal investigate now": a name after a clause
+    # separator, then a lowercase verb
+    ("clause", re.compile(rf"(?:[:;,\u2014\u2013]|\s-)\s+@?(?P<name>{_NAME})\s+(?=[a-z]+\b)")),
     ("for", re.compile(rf"\bfor\s+@?(?P<name>{_NAME})\b(?!\s+[A-Z])(?!['\u2019]s)")),
 )
 
@@ -316,6 +121,9 @@ class People:
 
     def _person(self, word: str, *, lowercase: bool = False, weak: bool = False) -> str | None:
         lowered = word.lower()
+        if " " in word:  # "Ana Silva": every part must be a name
+            parts = [self._person(part, weak=weak) for part in word.split()]
+            return word if all(parts) else None
         if lowered in self.known:
             return self.known[lowered]
         if weak and self.known:
@@ -341,7 +149,7 @@ class People:
         name = groups.get("name")
         if not name:
             return None
-        return self._person(str(name), weak=kind in ("paren", "trailing", "for"))
+        return self._person(str(name), weak=kind in ("paren", "trailing", "clause", "for"))
 
     def find(self, text: str, sentences: list[tuple[int, int]]) -> AssigneeHit | None:
         """The assignee in ``text``: strong contexts in every sentence first, then weak ones."""
@@ -365,6 +173,8 @@ class People:
                         if second and self._person(second) is None:
                             second = None
                         span_start = start + match.start()
+                        if kind == "clause":
+                            span_start = start + match.start("name")
                         if kind in ("ask", "modal") and match.group(0)[:1] in ":;,-\u2014\u2013":
                             # keep the clause separator in the text ("RE: Q4 planning — …")
                             prefix = re.match(_CLAUSE, match.group(0))
