@@ -94,6 +94,16 @@ def _grammar() -> tuple[tuple[re.Pattern[str], str], ...]:
         (re.compile(r"\b(?:cob|close\s+of\s+business|end\s+of\s+(?:the\s+)?business\s+day)\b", flags), "cob"),
         (re.compile(r"\b(?:eod|end\s+of\s+(?:the\s+)?day|tonight)\b", flags), "eod"),
         (re.compile(r"\b(?:tmrw|tmr|tmw|2moro|tomoz)\b", flags), "tomorrow"),
+        (
+            re.compile(
+                r"(?<=\bat\s)(?P<hour>1[0-2]|0?[1-9])(?::(?P<minute>[0-5]\d))?\b"
+                r"(?![.,:]?\d|\s*(?:%|[ap]\.?m\b|o'?clock|percent|x\b|times|users|people|items"
+                r"|servers|hosts|nodes|pods|days?|weeks?|months?|hours?|minutes?|mins?|seconds?"
+                r"|secs?|[kmg]b?\b|ms\b))",
+                flags,
+            ),
+            "bare_hour",
+        ),
         (re.compile(r"\bthis\s+(?P<period>morning|afternoon|evening)\b", flags), "this_period"),
         (re.compile(r"\b(?:before|by|until|till)\s+the\s+weekend\b", flags), "week"),
         (re.compile(r"\b(?:over|on|during|at)\s+the\s+weekend\b|\bthis\s+weekend\b", flags), "weekend"),
@@ -155,6 +165,10 @@ def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[dat
     day: date | None
     if kind == "cob":
         return datetime.combine(today, CLOSE_OF_BUSINESS), True
+    if kind == "bare_hour":  # "at 10": a working-hours clock, 1-7 meaning the afternoon
+        hour = int(match.group("hour"))
+        hour += 12 if hour < 8 else 0
+        return datetime.combine(today, time(hour, int(match.group("minute") or 0))), True
     if kind == "eod":
         day = today
     elif kind == "tomorrow":
@@ -221,6 +235,17 @@ def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[dat
 
 # -- the library ---------------------------------------------------------------------------------
 
+_NOT_DATES = re.compile(
+    r"\b\d+(?:[.,]\d+)*s\b|\bv?\d+\.\d+(?:\.\d+)*\b(?!\.?\s*\d)|\b\d+(?:\.\d+)?\s*%",
+    re.IGNORECASE,
+)
+"""Counts, status codes, versions and percentages ("429s", "1:1s", "5.1", "100%")."""
+_NOT_DEADLINE_BEFORE = re.compile(
+    r"\b(?:since|from|every|each|last|between|after\s+the\s+outage\s+on)\s+$", re.IGNORECASE
+)
+"""A moment after these words is not a deadline ("since Sunday", "every Monday")."""
+_RESCHEDULE_BEFORE = re.compile(r"\b(?:to|from|between|and)\s+$", re.IGNORECASE)
+"""A time of day after these words is a new schedule, not a deadline ("move it to 2am")."""
 _MEAL = re.compile(r"^(?:breakfast|lunch|dinner)$", re.IGNORECASE)
 _NUMBERISH = re.compile(r"^(?:on\s+|at\s+|in\s+)?\d+(?:[.,]\d+)*s?$", re.IGNORECASE)
 _LEADING_PREP = re.compile(r"^\s*(?:by|before|on|until|till|due|at|from)\s+", re.IGNORECASE)
@@ -232,7 +257,8 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
     """parsedatetime's phrases as (start, end, local moment, has_time, time_only), filtered."""
     import parsedatetime
 
-    found = _calendar().nlp(text, sourceTime=now) or ()
+    masked = _NOT_DATES.sub(lambda m: " " * len(m.group(0)), text)
+    found = _calendar().nlp(masked, sourceTime=now) or ()
     hits = []
     for _moment, context, start, _end, phrase in found:
         stripped = phrase.strip()
@@ -252,6 +278,8 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
         lowered = core.lower()
         if _MEAL.search(core) and not _PREP_BEFORE.search(text[:start]):
             continue  # "the team dinner", "lunch talk": a meal, not a deadline
+        if time_only and _RESCHEDULE_BEFORE.search(text[:start]):
+            continue
         if "tonight" in lowered or re.search(r"\beod\b", lowered):
             has_time = False  # end of day, not parsedatetime's evening or 17:00
         for period, ends in _PERIOD_END.items():
@@ -302,7 +330,9 @@ def _candidates(text: str, now: datetime) -> list[_Raw]:
         for match in pattern.finditer(text):
             resolved = _grammar_moment(kind, match, now)
             if resolved is not None:
-                time_only = kind in ("cob", "eod") and "tonight" not in match.group(0).lower()
+                time_only = (
+                    kind in ("cob", "eod", "bare_hour") and "tonight" not in match.group(0).lower()
+                )
                 raw.append(_Raw(match.start(), match.end(), *resolved, time_only))
     for start, end, moment, has_time, time_only in _library_hits(text, now):
         overlapping = [r for r in raw if r.start < end and start < r.end]
@@ -350,10 +380,15 @@ def _hits(text: str, now: datetime) -> list[DateHit]:
             if candidate.start < previous.end:
                 continue
         merged.append(candidate)
-    return [_with_preposition(text, r.start, r.end, r.moment, r.has_time) for r in merged]
+    hits = [_with_preposition(text, r.start, r.end, r.moment, r.has_time) for r in merged]
+    return [hit for hit in hits if hit is not None]
 
 
-def _with_preposition(text: str, start: int, end: int, moment: datetime, has_time: bool) -> DateHit:
+def _with_preposition(
+    text: str, start: int, end: int, moment: datetime, has_time: bool
+) -> DateHit | None:
+    if _NOT_DEADLINE_BEFORE.search(text[:start]):
+        return None
     if text[end : end + 2] in ("'s", "\u2019s"):
         return DateHit(start, end, moment, has_time, removable=False)
     if _ATTRIBUTIVE_BEFORE.search(text[:start]) and re.match(r"\s+[a-z]", text[end:]):

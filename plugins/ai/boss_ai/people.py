@@ -55,6 +55,19 @@ _VERB_WORDS = """
 """
 _VERBS = frozenset(_VERB_WORDS.split())
 
+# Verbs that are seldom nouns: "Viktor restart the replicas" names Viktor, while in
+# "Sprint review tomorrow" the second word is a noun and "Sprint" no person.
+_CLEAR_VERB_WORDS = """
+    add apply archive book bump cancel clean configure confirm contact create debug
+    decommission delete deploy deprecate disable document downgrade enable ensure escalate
+    evaluate explain finalise finalize implement improve inform install investigate kill look
+    make migrate move notify onboard organise organize prepare provision prune publish purge
+    push reboot rebase rebuild reduce refactor refresh reindex remove rename renew repair
+    replace reply reproduce rerun resolve restart restore retry revert rotate send ship shut
+    simplify submit sunset switch tidy triage unblock uninstall upgrade validate verify write
+"""
+_CLEAR_VERBS = frozenset(_CLEAR_VERB_WORDS.split())
+
 _NAME = r"[A-Z][a-z\u00e0-\u00ff]+(?:[-'][A-Z]?[a-z\u00e0-\u00ff]+)?"
 _HANDLE = r"@(?P<handle>[A-Za-z][\w.-]*\w|[A-Za-z])"
 _ANY = rf"(?:{_HANDLE}|@?(?P<name>{_NAME}))"
@@ -99,6 +112,10 @@ _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "Emergency: Priya restore the table", ", Jamal investigate now": a name after a clause
     # separator, then a lowercase verb
     ("clause", re.compile(rf"(?:[:;,\u2014\u2013]|\s-)\s+@?(?P<name>{_NAME})\s+(?=[a-z]+\b)")),
+    (
+        "initial",
+        re.compile(rf"^[^\w@]*@?(?P<name>{_NAME})\s+(?=(?:{'|'.join(sorted(_CLEAR_VERBS))})\s)"),
+    ),
     ("for", re.compile(rf"\bfor\s+@?(?P<name>{_NAME})\b(?!\s+[A-Z])(?!['\u2019]s)")),
 )
 
@@ -149,7 +166,9 @@ class People:
         name = groups.get("name")
         if not name:
             return None
-        return self._person(str(name), weak=kind in ("paren", "trailing", "clause", "for"))
+        return self._person(
+            str(name), weak=kind in ("paren", "trailing", "clause", "initial", "for")
+        )
 
     def find(self, text: str, sentences: list[tuple[int, int]]) -> AssigneeHit | None:
         """The assignee in ``text``: strong contexts in every sentence first, then weak ones."""
