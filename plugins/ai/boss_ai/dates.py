@@ -109,7 +109,7 @@ def _grammar() -> tuple[tuple[re.Pattern[str], str], ...]:
         (re.compile(r"\b(?:over|on|during|at)\s+the\s+weekend\b|\bthis\s+weekend\b", flags), "weekend"),
         (re.compile(r"\bin\s+a\s+couple\s+(?:of\s+)?(?P<unit>days|weeks)\b", flags), "couple"),
         (re.compile(rf"\bmid[-\s]?(?:(?P<month>{months})|month)\b", flags), "mid_month"),
-        (re.compile(rf"\b(?P<prep>in|during|for|by|before|until|till)\s+(?P<month>{months})\b(?!\.?\s*\d)(?:\s+(?P<year>\d{{4}}))?", flags), "named_month"),
+        (re.compile(rf"\b(?P<prep>in|during|by|before|until|till)\s+(?P<month>{months})\b(?!\.?\s*\d)(?:\s+(?P<year>\d{{4}}))?", flags), "named_month"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+week|next\s+week)\b", flags), "next_week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|eow|this\s+week)\b", flags), "week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month|next\s+month)\b", flags), "next_month"),
@@ -240,9 +240,7 @@ _NOT_DATES = re.compile(
     re.IGNORECASE,
 )
 """Counts, status codes, versions and percentages ("429s", "1:1s", "5.1", "100%")."""
-_NOT_DEADLINE_BEFORE = re.compile(
-    r"\b(?:since|from|every|each|last|between|after\s+the\s+outage\s+on)\s+$", re.IGNORECASE
-)
+_NOT_DEADLINE_BEFORE = re.compile(r"\b(?:since|from|every|each|last|between)\s+$", re.IGNORECASE)
 """A moment after these words is not a deadline ("since Sunday", "every Monday")."""
 _RESCHEDULE_BEFORE = re.compile(r"\b(?:to|from|between|and)\s+$", re.IGNORECASE)
 """A time of day after these words is a new schedule, not a deadline ("move it to 2am")."""

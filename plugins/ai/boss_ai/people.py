@@ -92,7 +92,7 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
         "ask",
         re.compile(
             rf"{_CLAUSE}(?i:(?:please\s+)?(?:(?:can|could)\s+you\s+)?(?:let'?s\s+)?"
-            rf"(?:ask|have|get|tell|let))\s+{_ANY}\s+(?:to\s+)?(?=[a-z])"
+            rf"(?:ask|have|get|tell|let|can|could|would|will))\s+{_ANY}\s+(?:to\s+)?(?=[a-z])"
         ),
     ),
     (

@@ -14,25 +14,25 @@ _LEVELS: tuple[tuple[Priority, str], ...] = (
     (
         "low",
         r"not\s+(?:urgent|critical|important)|no\s+(?:rush|hurry)|low[\s-]*(?:priority|prio|pri)"
-        r"|p[34]|prio(?:rity)?\s*[:=]?\s*(?:low|p?[34])|\(low\)"
+        r"|p[34]|sev(?:erity)?\s*[45]|prio(?:rity)?\s*[:=]?\s*(?:low|p?[34])|\(low\)"
         r"|whenever(?:\s+you\s+(?:get\s+(?:a|the)\s+chance|have\s+(?:a\s+(?:moment|minute|sec)|time)|can))?"
         r"|when\s+you\s+(?:get\s+(?:a|the)\s+chance|have\s+(?:a\s+(?:moment|minute|sec)|time)|can)"
         r"|someday|nice[\s-]to[\s-]have",
     ),
     (
         "urgent",
-        r"p0|sev\s*[01]|prio(?:rity)?\s*[:=]?\s*(?:urgent|critical|p?0)|urgent(?:ly)?(?:\s+priority)?"
+        r"p0|sev(?:erity)?\s*[01]|prio(?:rity)?\s*[:=]?\s*(?:urgent|critical|p?0)|urgent(?:ly)?(?:\s+priority)?"
         r"|asap|a\.s\.a\.p\.?|critical(?:\s+priority)?|emergency|immediately|right\s+away"
         r"|(?:top|highest)\s+(?:priority|prio)|blocker",
     ),
     (
         "high",
-        r"p1|high(?:est)?[\s-]*(?:priority|prio|pri)|hi-?pri|prio(?:rity)?\s*[:=]?\s*(?:high|p?1)"
+        r"p1|sev(?:erity)?\s*2|high(?:est)?[\s-]*(?:priority|prio|pri)|hi-?pri|prio(?:rity)?\s*[:=]?\s*(?:high|p?1)"
         r"|\(high\)|important",
     ),
     (
         "medium",
-        r"p2|(?:medium|normal)[\s-]*(?:priority|prio|pri)|prio(?:rity)?\s*[:=]?\s*(?:medium|normal|p?2)"
+        r"p2|sev(?:erity)?\s*3|(?:medium|normal)[\s-]*(?:priority|prio|pri)|prio(?:rity)?\s*[:=]?\s*(?:medium|normal|p?2)"
         r"|\(medium\)",
     ),
 )
