@@ -126,7 +126,7 @@ def _confidence(recognised: Recognised) -> float:
     score = 1.0
     for field, (when_found, when_missing) in CALIBRATION.items():
         score *= when_found if getattr(recognised, field) else when_missing
-    return round(score**CALIBRATION_POWER, 2)
+    return round(float(score**CALIBRATION_POWER), 2)
 
 
 def parse_text(
