@@ -4,7 +4,7 @@ A field is right when: assignee equals (case-insensitive) or both are absent; pr
 deadline names the same local day and, when the case names a time, the same time (otherwise
 the end of that day), or both are absent; the title contains every expected keyword and none
 of the forbidden words (the assignee's name, words of ``title_not``). Run as a script to print
-the table for docs/ai.md: ``python -m tests.ai.corpus`` (``--misses`` lists the failures).
+the table for docs/ai.md: ``python -m tests.ai.corpus [holdout.yaml|unseen.yaml] [--misses]``.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ class Score:
         return self.right[name] / self.total if self.total else 0.0
 
 
-def load() -> tuple[datetime, ZoneInfo, list[Case]]:
-    """The reference moment (aware), the team's zone and the cases."""
-    data = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
+def load(path: Path = CORPUS) -> tuple[datetime, ZoneInfo, list[Case]]:
+    """The reference moment (aware), the team's zone and the cases of a corpus file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     zone = ZoneInfo(data["reference"]["timezone"])
     now = datetime.fromisoformat(data["reference"]["now"]).replace(tzinfo=zone)
     cases = [
@@ -148,15 +148,16 @@ def table(result: Score) -> str:
     return "\n".join(lines)
 
 
-def _offline() -> Score:
+def _offline(path: Path) -> Score:
     from boss_ai.offline import parse_text
 
-    now, zone, cases = load()
+    now, zone, cases = load(path)
     return score(lambda text: parse_text(text, now, zone), cases, zone)
 
 
 if __name__ == "__main__":
-    outcome = _offline()
+    names = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    outcome = _offline(CORPUS.parent / names[0] if names else CORPUS)
     print(table(outcome))
     if "--misses" in sys.argv:
         for name, text, want, got in outcome.misses:

@@ -97,9 +97,7 @@ def test_an_attributive_priority_word_sets_the_priority_and_stays_in_the_title()
     draft = parse_text("fix the critical login bug", NOW)
     assert draft.title == "Fix the critical login bug"
     assert draft.priority == "urgent"
-    assert draft.recognised == Recognised(
-        title=True, assignee=False, priority=True, deadline=False
-    )
+    assert draft.recognised == Recognised(title=True, assignee=False, priority=True, deadline=False)
 
 
 def test_a_label_is_not_an_assignee():
@@ -120,7 +118,8 @@ def test_nothing_but_a_date_keeps_the_text_as_title():
     draft = parse_text("by friday", NOW)
     assert draft.title == "by friday"
     assert day(draft) == date(2026, 11, 27)
-    assert draft.recognised is not None and not draft.recognised.title
+    assert draft.recognised is not None
+    assert not draft.recognised.title
     assert draft.confidence < parse_text("Ana: write it by friday", NOW).confidence
 
 
