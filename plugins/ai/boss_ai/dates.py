@@ -240,8 +240,13 @@ _NOT_DATES = re.compile(
     re.IGNORECASE,
 )
 """Counts, status codes, versions and percentages ("429s", "1:1s", "5.1", "100%")."""
-_NOT_DEADLINE_BEFORE = re.compile(r"\b(?:since|from|every|each|last|between)\s+$", re.IGNORECASE)
-"""A moment after these words is not a deadline ("since Sunday", "every Monday")."""
+_NOT_DEADLINE_BEFORE = re.compile(
+    r"\b(?:since|from|every|each|last|between"
+    r"|(?:moved|postponed|pushed|rescheduled|shifted|delayed|slipped)\s+(?:to|until|till))\s+$",
+    re.IGNORECASE,
+)
+"""A moment after these words is not the task's deadline ("since Sunday", "every Monday",
+"the release moved to Monday")."""
 _RESCHEDULE_BEFORE = re.compile(r"\b(?:to|from|between|and)\s+$", re.IGNORECASE)
 """A time of day after these words is a new schedule, not a deadline ("move it to 2am")."""
 _MEAL = re.compile(r"^(?:breakfast|lunch|dinner)$", re.IGNORECASE)

@@ -58,6 +58,9 @@ _FILLER_END = re.compile(
     r"|but|then|so)$|\s+(?:please|pls|plz|thanks|thx)$",
     re.IGNORECASE,
 )
+_QUESTION = re.compile(
+    r"(?:why|what|how|when|where|who|which|is|are|does|do|did|should|can|could)\b", re.IGNORECASE
+)
 _EDGE_PUNCT = " \t,;:\u2014\u2013-"
 
 
@@ -94,6 +97,8 @@ def _tidy(text: str) -> str:
         title = _FILLER_END.sub("", title)
         title = re.sub(r"(?<![.!?])[.!]+$", "", title) if not title.endswith("..") else title
     title = title.strip(_EDGE_PUNCT)
+    if title.endswith("?") and not _QUESTION.match(title):
+        title = title.rstrip("?").rstrip()  # "Could you prepare the slides?" asked for a task
     letters = [c for c in title if c.isalpha()]
     if len(letters) > 3 and all(c.isupper() for c in letters):
         title = title.lower()

@@ -92,7 +92,9 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
         "ask",
         re.compile(
             rf"{_CLAUSE}(?i:(?:please\s+)?(?:(?:can|could)\s+you\s+)?(?:let'?s\s+)?"
-            rf"(?:ask|have|get|tell|let|can|could|would|will))\s+{_ANY}\s+(?:to\s+)?(?=[a-z])"
+            rf"(?:ask|have|get|tell|can|could|would|will|(?:i\s+|we\s+)?(?:need|want)"
+            rf"|(?:i'?d|we'?d)\s+like))\s+{_ANY}"
+            rf"(?:\s+(?:and|&)\s+@?(?P<second>{_NAME}))?\s+(?:to\s+)?(?=[a-z])"
         ),
     ),
     (
@@ -108,7 +110,10 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren", re.compile(rf"\s*\(\s*@?(?P<name>{_NAME})\s*\)")),
-    ("trailing", re.compile(rf"\s*(?:[,\u2014\u2013]|\s-)\s*@?(?P<name>{_NAME})[\s.,;!]*$")),
+    (
+        "trailing",
+        re.compile(rf"\s*(?:[,\u2014\u2013]|\s-)\s*@?(?P<name>{_NAME})[\s.,;!\u2014\u2013-]*$"),
+    ),
     # "Emergency: Priya restore the table", ", Jamal investigate now": a name after a clause
     # separator, then a lowercase verb
     ("clause", re.compile(rf"(?:[:;,\u2014\u2013]|\s-)\s+@?(?P<name>{_NAME})\s+(?=[a-z]+\b)")),
