@@ -102,10 +102,16 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"{_START}(?:{_HANDLE}|@?(?P<name>{_NAME}(?:\s{_NAME}(?=\s*:))?)|{_LOWER})"
             rf"(?:\s*(?:and|&)\s+@?(?P<second>{_NAME}|[a-z][\w.-]+))?"
-            r"\s*(?::+|,|\s[\u2014\u2013-])\s*"
+            r"\s*(?::+|,(?![^,]{1,30}?(?:,|\band\b|\bor\b|&))|\s[\u2014\u2013-])\s*"
         ),
     ),
-    ("modal", re.compile(rf"{_CLAUSE}{_ANY}\s+{_MODAL}\b(?:\s+you)?(?:\s+please)?\s*")),
+    (
+        "modal",
+        re.compile(
+            rf"{_CLAUSE}{_ANY}\s+{_MODAL}\b(?!\s+(?:be|been|all|also\s+be)\b)"
+            r"(?:\s+you)?(?:\s+please)?\s*"
+        ),
+    ),
     ("mention", re.compile(rf"(?:\b(?i:cc|for|to)\s+)?{_HANDLE}\b[:,]?")),
 )
 _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -121,7 +127,8 @@ _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
         "initial",
         re.compile(rf"^[^\w@]*@?(?P<name>{_NAME})\s+(?=(?:{'|'.join(sorted(_CLEAR_VERBS))})\s)"),
     ),
-    ("for", re.compile(rf"\bfor\s+@?(?P<name>{_NAME})\b(?!\s+[A-Z])(?!['\u2019]s)")),
+    # "for X" only where X ends the clause ("setup for Jonas by Monday", "invoices for Sofia,")
+    ("for", re.compile(rf"\bfor\s+@?(?P<name>{_NAME})(?=\s*(?:$|[,.;!?)\u2014\u2013]|\s-\s))")),
 )
 
 
