@@ -123,15 +123,19 @@ async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, db_ur
         "assignee": "Ana",
         "priority": "urgent",
         "deadline": "2026-11-27T23:59:59Z",
-        "confidence": 0.9,
+        "confidence": 0.87,
         "provider": "offline",
+        "recognised": {"title": True, "assignee": True, "priority": True, "deadline": True},
+        "timezone": "UTC",
     }
     assert await counts(db_url) == (0, 0)
     assert ai_count(registry, "parse", "ok") == 1
     assert (
         registry.get_sample_value("ai_request_duration_seconds_count", {"operation": "parse"}) == 1
     )
-    assert ready.json()["details"]["ai"] == "offline provider (deterministic rules)"
+    assert ready.json()["details"]["ai"] == (
+        "offline provider (deterministic rules, parsedatetime for dates)"
+    )
 
 
 async def test_bad_input_is_a_400_naming_text(base_env, db_url):
@@ -164,7 +168,7 @@ async def test_create_offline_goes_through_the_tasks_service(base_env, db_url):
             stored = await client.get(f"/api/db/tasks/{task['id']}", headers=MEMBER)
             trail = await client.get(f"/api/db/audit/{task['id']}", headers=MEMBER)
             assert await anyio.to_thread.run_sync(lambda: discord.wait_for(1, timeout=10))
-    assert response.json()["draft"]["confidence"] == 0.9
+    assert response.json()["draft"]["confidence"] == 0.87
     assert (task["title"], task["assignee"], task["priority"], task["status"]) == (
         "Fix the login bug",
         "Ana",

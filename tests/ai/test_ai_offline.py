@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from boss_ai import OfflineProvider, parse_text
+from boss_ai.draft import Recognised
 
 # Thursday, 26 November 2026, mid-morning UTC
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
@@ -22,8 +23,9 @@ def test_the_canonical_sentence():
     assert draft.priority == "urgent"
     assert draft.deadline == datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC)
     assert draft.description == ""
-    assert draft.confidence == 0.9
+    assert draft.confidence == 0.87
     assert draft.provider == "offline"
+    assert draft.recognised == Recognised(title=True, assignee=True, priority=True, deadline=True)
 
 
 @pytest.mark.parametrize(
@@ -91,11 +93,11 @@ def test_forms_a_lead_types(text, title, assignee, priority, deadline):
     )
 
 
-def test_words_inside_the_title_stay_there():
+def test_an_attributive_priority_word_sets_the_priority_and_stays_in_the_title():
     draft = parse_text("fix the critical login bug", NOW)
     assert draft.title == "Fix the critical login bug"
-    assert draft.priority == "medium"
-    assert draft.confidence == 0.4
+    assert draft.priority == "urgent"
+    assert draft.recognised == Recognised(title=True, assignee=False, priority=True, deadline=False)
 
 
 def test_a_label_is_not_an_assignee():
@@ -116,7 +118,9 @@ def test_nothing_but_a_date_keeps_the_text_as_title():
     draft = parse_text("by friday", NOW)
     assert draft.title == "by friday"
     assert day(draft) == date(2026, 11, 27)
-    assert draft.confidence == 0.4
+    assert draft.recognised is not None
+    assert not draft.recognised.title
+    assert draft.confidence < parse_text("Ana: write it by friday", NOW).confidence
 
 
 def test_long_text_fits_the_task_limits():

@@ -1,316 +1,205 @@
-"""The offline provider: deterministic rules that turn short task sentences into drafts.
+"""The offline provider: deterministic rules that turn a team lead's message into a draft.
 
-It needs no network, so natural-language intake works out of the box. It understands the
-forms a team lead types: ``"Ana: fix the login bug by Friday, urgent"``, ``"@bob update the
-docs tomorrow"``, ``"renew the certificate for Carla by 2026-12-01, high priority"``, and
-relative deadlines (today, tomorrow, weekdays, next week, end of month, in 3 days, Dec 4).
-Its confidence grows with each part it recognised; it never guesses a field it did not see.
+It needs no network, so natural-language intake works out of the box. The message is cut into
+sentences; the priority words (``boss_ai.priority``), the deadline phrase (``boss_ai.dates``,
+parsedatetime plus a small grammar) and the assignee phrase (``boss_ai.people``) are found and
+removed from the first sentence that still says something, which becomes the title; every
+later sentence goes to the description unchanged, and a title longer than the limit continues
+there. Nothing is invented: a field it did not read keeps its default and is reported as not
+recognised. Deadlines are read in the team's time zone and stored in UTC.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
 
-from boss_ai.draft import ASSIGNEE_MAX, DESCRIPTION_MAX, TITLE_MAX, Priority, TaskDraft, end_of_day
+from boss_ai.dates import DateHit, find_deadline, month_names
+from boss_ai.draft import (
+    ASSIGNEE_MAX,
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Priority,
+    Recognised,
+    TaskDraft,
+)
+from boss_ai.people import AssigneeHit, People
+from boss_ai.priority import find_priorities
 
-__all__ = ("OfflineProvider", "parse_text")
+__all__ = ("CALIBRATION", "CALIBRATION_POWER", "OfflineProvider", "parse_text")
 
-_WEEKDAYS = {
-    "monday": 0,
-    "mon": 0,
-    "tuesday": 1,
-    "tue": 1,
-    "tues": 1,
-    "wednesday": 2,
-    "wed": 2,
-    "thursday": 3,
-    "thu": 3,
-    "thur": 3,
-    "thurs": 3,
-    "friday": 4,
-    "fri": 4,
-    "saturday": 5,
-    "sat": 5,
-    "sunday": 6,
-    "sun": 6,
+# P(field right | recognised?) on the 70 messages of tests/ai/corpus/holdout.yaml and
+# unseen.yaml at their first, untuned run ((right + 1) / (cases + 2)); a title that is only
+# the fallback (nothing left after removing the fields) has no data and is set to 0.3.
+CALIBRATION: dict[str, tuple[float, float]] = {
+    # field: (right when recognised, right when not recognised)
+    "title": (0.93, 0.3),
+    "assignee": (0.98, 0.86),
+    "priority": (0.96, 0.96),
+    "deadline": (0.87, 0.95),
 }
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-}
+CALIBRATION_POWER = 0.5
+"""Field errors come together (one misread clause spoils two fields), so the plain product
+under-states; its square root matched the observed all-fields-right rate on unseen.yaml
+(mean 0.87 predicted, 0.87 observed; docs/ai.md, "Confidence")."""
 
-_WEEKDAY_RE = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_PREP = r"(?:\b(?:by|before|on|until|till|due(?:\s+(?:by|on))?|for|no\s+later\s+than)\s+)?"
-
-_NOT_NAMES = frozenset(
-    {
-        "bug", "bugs", "fix", "feature", "task", "todo", "note", "idea", "question", "chore",
-        "docs", "doc", "hotfix", "security", "release", "meeting", "re", "fyi", "urgent",
-        "important", "asap", "reminder", "followup", "follow-up", "ops", "infra", "ui", "api",
-        "priority", "deadline", "update", "test", "tests", "please", "today", "tomorrow",
-    }
-    | set(_WEEKDAYS)
-    | set(_MONTHS)
-)  # fmt: skip
-
-_LEADING_NAME = re.compile(r"^\s*@?(?P<name>[A-Za-z][\w.'-]{0,40}(?:\s[A-Z][\w'-]{0,40})?)\s*:\s+")
-_MENTION = re.compile(r"(?:\b(?:for|to|assign(?:ed)?\s+to)\s+)?@(?P<name>[A-Za-z][\w.-]{0,60}\w)")
-_FOR_NAME = re.compile(r"\b(?:assign(?:ed)?\s+to|for)\s+(?P<name>[A-Z][a-z][\w'-]{0,40})\b")
-_PLEASE = re.compile(r"^(?:please|pls|plz|can\s+you|could\s+you)\s+", re.IGNORECASE)
-_DANGLING = re.compile(r"\s+(?:by|before|on|until|till|due|for|and)\s*$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9@])|\n+")
-_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;()\[\]]|\s-\s)\s*")
-
-_PRIORITY_CLAUSES: tuple[tuple[Priority, str], ...] = (
-    (
-        "urgent",
-        r"urgent|urgently|asap|critical|emergency|immediately|right\s+away|top\s+priority|p0",
-    ),
-    ("high", r"high|important|p1"),
-    ("low", r"low|whenever|no\s+rush|someday|not\s+urgent|p3"),
-    ("medium", r"medium|normal|p2"),
+_ABBREVIATIONS = frozenset({"e.g", "i.e", "vs", "etc", "approx", "no", "mr", "mrs", "ms", "dr"})
+_BOUNDARY = re.compile(r"(?<=[.!?])(?P<close>[\"')\]]*)\s+(?=[^a-z])|\s*\n\s*")
+_FILLER_START = re.compile(
+    r"^(?:please|pls|plz|kindly|(?:can|could|would)\s+(?:you|u)(?:\s+please)?|fyi|cc|todo\s*:?"
+    r"|let'?s|(?:we|i)\s+(?:need|have)\s+to|need\s+to|i\s+need\s+you\s+to|we\s+should"
+    r"|(?:need|want)\s+someone\s+to|someone\s+(?:needs\s+to|should|has\s+to|must)|also|and|but"
+    r"|so|then|hey|hi|remember\s+to|don'?t\s+forget\s+to)\b[\s,:]*",
+    re.IGNORECASE,
 )
-_PRIORITY_IN_TEXT: tuple[tuple[Priority, re.Pattern[str]], ...] = (
-    ("low", re.compile(r"\b(?:low\s+priority|no\s+rush|not\s+urgent)\b", re.IGNORECASE)),
-    ("urgent", re.compile(r"\b(?:urgent|urgently|asap)\b", re.IGNORECASE)),
-    ("high", re.compile(r"\bhigh\s+priority\b", re.IGNORECASE)),
+_FILLER_END = re.compile(
+    r"[\s,;:]+(?:by|before|on|until|till|due|for|at|and|in|from|with|please|pls|plz|thanks|thx"
+    r"|but|then|so)$|\s+(?:please|pls|plz|thanks|thx)$",
+    re.IGNORECASE,
 )
-
-
-def _clause_priority(clause: str) -> Priority | None:
-    text = clause.strip().strip("!.").strip().lower()
-    for level, words in _PRIORITY_CLAUSES:
-        if re.fullmatch(rf"(?:priority\s*[:=]?\s*)?(?:{words})(?:\s+priority|\s+prio)?", text):
-            return level
-    return None
-
-
-# -- deadlines ------------------------------------------------------------------------------
-
-
-def _upcoming(today: date, weekday: int) -> date:
-    return today + timedelta(days=(weekday - today.weekday()) % 7)
-
-
-def _resolve_weekday(today: date, match: re.Match[str]) -> date:
-    day = _upcoming(today, _WEEKDAYS[match.group("wd").lower()])
-    if (match.group("next") or "").lower().startswith("next"):
-        if day <= today:
-            day += timedelta(days=7)
-        if day.isocalendar()[:2] == today.isocalendar()[:2]:
-            day += timedelta(days=7)
-    return day
-
-
-def _resolve_month_day(today: date, month: int, day_number: int) -> date | None:
-    try:
-        day = date(today.year, month, day_number)
-    except ValueError:
-        return None
-    if day < today:
-        try:
-            day = date(today.year + 1, month, day_number)
-        except ValueError:
-            return None
-    return day
-
-
-def _in_days(today: date, match: re.Match[str]) -> date:
-    amount_text = match.group("n").lower()
-    amount = int(amount_text) if amount_text.isdigit() else _NUMBERS[amount_text]
-    unit = 7 if match.group("unit").lower().startswith("week") else 1
-    return today + timedelta(days=min(amount * unit, 3660))
-
-
-def _end_of_month(today: date) -> date:
-    return today.replace(day=calendar.monthrange(today.year, today.month)[1])
-
-
-_Resolver = Callable[[date, re.Match[str]], date | None]
-
-_DEADLINES: tuple[tuple[re.Pattern[str], _Resolver], ...] = (
-    (
-        re.compile(_PREP + r"(?P<iso>\d{4}-\d{2}-\d{2})\b", re.IGNORECASE),
-        lambda today, m: _iso_date(m.group("iso")),
-    ),
-    (
-        re.compile(_PREP + r"\b(?:today|tonight|end\s+of\s+(?:the\s+)?day|eod)\b", re.IGNORECASE),
-        lambda today, m: today,
-    ),
-    (
-        re.compile(_PREP + r"\btomorrow\b", re.IGNORECASE),
-        lambda today, m: today + timedelta(days=1),
-    ),
-    (
-        re.compile(_PREP + r"\b(?:end\s+of\s+(?:the\s+)?week|eow|this\s+week)\b", re.IGNORECASE),
-        lambda today, m: _upcoming(today, 4),
-    ),
-    (
-        re.compile(_PREP + r"\bnext\s+week\b", re.IGNORECASE),
-        lambda today, m: today + timedelta(days=7 - today.weekday() + 4),  # next week's Friday
-    ),
-    (
-        re.compile(_PREP + r"\b(?:end\s+of\s+(?:the\s+)?month|eom)\b", re.IGNORECASE),
-        lambda today, m: _end_of_month(today),
-    ),
-    (
-        re.compile(
-            _PREP
-            + r"\bin\s+(?P<n>\d{1,3}|an?|one|two|three|four|five|six|seven)\s+(?P<unit>days?|weeks?)\b",
-            re.IGNORECASE,
-        ),
-        _in_days,
-    ),
-    (
-        re.compile(
-            _PREP + rf"\b(?P<next>next\s+|this\s+)?(?P<wd>{_WEEKDAY_RE})\b\.?", re.IGNORECASE
-        ),
-        _resolve_weekday,
-    ),
-    (
-        re.compile(
-            _PREP + rf"\b(?P<month>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b",
-            re.IGNORECASE,
-        ),
-        lambda today, m: _resolve_month_day(
-            today, _MONTHS[m.group("month").lower()], int(m.group("day"))
-        ),
-    ),
-    (
-        re.compile(
-            _PREP
-            + rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH_RE})\b\.?",
-            re.IGNORECASE,
-        ),
-        lambda today, m: _resolve_month_day(
-            today, _MONTHS[m.group("month").lower()], int(m.group("day"))
-        ),
-    ),
+_QUESTION = re.compile(
+    r"(?:why|what|how|when|where|who|which|is|are|does|do|did|should|can|could)\b", re.IGNORECASE
 )
+_EDGE_PUNCT = " \t,;:\u2014\u2013-"
 
 
-def _iso_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text`` (not split after "Dec." or "e.g.")."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        stop = match.start() + len(match.group("close") or "")
+        before = text[start:stop]
+        word = re.search(r"([\w.]+)[.!?]*$", before)
+        if "\n" not in match.group(0) and word:
+            token = word.group(1).rstrip(".").lower()
+            short_month = token in month_names() and len(token) <= 4
+            if token in _ABBREVIATIONS or (short_month and text[match.end() :][:1].isdigit()):
+                continue  # "e.g. Slack", "Dec. 8"
+        if before.strip():
+            spans.append((start, stop))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
 
 
-def _find_deadline(text: str, today: date) -> tuple[date | None, str]:
-    """The earliest deadline phrase in ``text``, resolved, and ``text`` without it."""
-    best: tuple[int, re.Match[str], _Resolver] | None = None
-    for pattern, resolve in _DEADLINES:
-        match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), match, resolve)
-    if best is None:
-        return None, text
-    _, match, resolve = best
-    day = resolve(today, match)
-    if day is None:
-        return None, text
-    return day, text[: match.start()] + " " + text[match.end() :]
-
-
-# -- assignee, priority, title ----------------------------------------------------------------
-
-
-def _find_assignee(text: str) -> tuple[str | None, str]:
-    leading = _LEADING_NAME.match(text)
-    if leading and leading.group("name").split()[0].lower() not in _NOT_NAMES:
-        first = leading.group("name")
-        if first[0].isupper() or text.lstrip().startswith("@"):
-            return first, text[leading.end() :]
-    mention = _MENTION.search(text)
-    if mention:
-        return mention.group("name"), text[: mention.start()] + " " + text[mention.end() :]
-    named = _FOR_NAME.search(text)
-    if named and named.group("name").lower() not in _NOT_NAMES:
-        return named.group("name"), text[: named.start()] + " " + text[named.end() :]
-    return None, text
-
-
-def _find_priority(text: str) -> tuple[Priority | None, str]:
-    clauses = _CLAUSE_SPLIT.split(text)
-    found: Priority | None = None
-    kept: list[str] = []
-    for clause in clauses:
-        level = _clause_priority(clause) if found is None else None
-        if level is not None:
-            found = level
-        elif clause.strip():
-            kept.append(clause.strip())
-    rest = ", ".join(kept)
-    if found is None:
-        for level, pattern in _PRIORITY_IN_TEXT:
-            match = pattern.search(text)
-            if match:
-                if not text[match.end() :].strip(" .!"):
-                    text = text[: match.start()]  # a trailing "… ASAP" is not part of the title
-                return level, text
-    return found, rest
-
-
-def _tidy_title(text: str) -> str:
+def _tidy(text: str) -> str:
+    """A title from what is left of a sentence: spacing, dangling words and fillers removed."""
     title = re.sub(r"\s+", " ", text)
-    title = re.sub(r"\s+([,;:.!?])", r"\1", title)
-    for _ in range(3):
-        title = title.strip(" ,;:-\u2013\u2014.!")
-        title = _DANGLING.sub("", title)
-        title = _PLEASE.sub("", title)
-    title = title.strip(" ,;:-\u2013\u2014.!")
-    if title:
+    title = re.sub(r"\s+([,;:.!?])(?=\s|$)", r"\1", title)
+    title = re.sub(r"\(\s*\)|\[\s*\]", "", title)
+    title = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", title)
+    for _ in range(4):
+        title = title.strip(_EDGE_PUNCT)
+        title = _FILLER_START.sub("", title)
+        title = _FILLER_END.sub("", title)
+        title = re.sub(r"(?<![.!?])[.!]+$", "", title) if not title.endswith("..") else title
+    title = title.strip(_EDGE_PUNCT)
+    if title.endswith("?") and not _QUESTION.match(title):
+        title = title.rstrip("?").rstrip()  # "Could you prepare the slides?" asked for a task
+    letters = [c for c in title if c.isalpha()]
+    if len(letters) > 3 and all(c.isupper() for c in letters):
+        title = title.lower()
+    if title[:1].isalpha():
         title = title[0].upper() + title[1:]
-    return _cut(title, TITLE_MAX)
+    return title
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """``text`` within ``limit`` characters (cut at a word, ``…`` marks it) and the rest."""
+    if len(text) <= limit:
+        return text, ""
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "\u2026", "\u2026" + text[len(head) :].lstrip()
 
 
-def parse_text(text: str, now: datetime) -> TaskDraft:
-    """Turn ``text`` into a draft, reading relative deadlines against ``now`` (UTC)."""
-    cleaned = re.sub(r"[ \t]+", " ", text.strip())
-    parts = _SENTENCE_END.split(cleaned, maxsplit=1)
-    head = parts[0]
-    description = parts[1].strip() if len(parts) > 1 else ""
-    assignee, head = _find_assignee(head)
-    deadline_day, head = _find_deadline(head, now.date())
-    priority, head = _find_priority(head)
-    if assignee is None:
-        assignee, head = _find_assignee(head)
-    title = _tidy_title(head)
-    confidence = 0.4
-    if not title:
-        title = _cut(cleaned.splitlines()[0].strip() or "Untitled task", TITLE_MAX)
-        confidence = 0.2
-    confidence += (
-        0.2 * (assignee is not None)
-        + 0.2 * (deadline_day is not None)
-        + 0.1 * (priority is not None)
+def _remove(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` with ``spans`` blanked (offsets stay valid)."""
+    chars = list(text)
+    for start, end in spans:
+        for index in range(start, end):
+            chars[index] = " "
+    return "".join(chars)
+
+
+def _confidence(recognised: Recognised) -> float:
+    score = 1.0
+    for field, (when_found, when_missing) in CALIBRATION.items():
+        score *= when_found if getattr(recognised, field) else when_missing
+    return round(float(score**CALIBRATION_POWER), 2)
+
+
+def parse_text(
+    text: str,
+    now: datetime,
+    tz: tzinfo = UTC,
+    people: People | None = None,
+) -> TaskDraft:
+    """Turn ``text`` into a draft, reading relative deadlines against ``now`` in zone ``tz``."""
+    people = people or People()
+    source = text.strip()
+    sentences = _sentences(source)
+    first = sentences[0] if sentences else (0, len(source))
+
+    priorities = find_priorities(source)
+    priority: Priority | None = priorities[0].level if priorities else None
+    local_now = now.astimezone(tz).replace(tzinfo=None)
+    masked = _remove(source, [(p.start, p.end) for p in priorities])
+    deadline_hit: DateHit | None = find_deadline(masked, local_now, preferred=first)
+    removed = [(p.start, p.end) for p in priorities if p.removable]
+    if deadline_hit is not None and deadline_hit.removable:
+        removed.append((deadline_hit.start, deadline_hit.end))
+    blanked = _remove(source, removed)
+    assignee_hit: AssigneeHit | None = people.find(
+        _remove(masked, [(deadline_hit.start, deadline_hit.end)] if deadline_hit else []),
+        sentences,
     )
+    if assignee_hit is not None:
+        blanked = _remove(blanked, [(assignee_hit.start, assignee_hit.end)])
+
+    title = ""
+    rest_from = len(source)
+    for start, end in sentences:
+        candidate = _tidy(blanked[start:end])
+        if candidate:
+            title = candidate
+            rest_from = end
+            break
+    recognised_title = bool(title)
+    description = source[rest_from:].strip()
+    if not title:
+        title = source.splitlines()[0].strip() if source else "Untitled task"
+    title, overflow = _cut(title, TITLE_MAX)
+    parts = [overflow, description]
+    if assignee_hit is not None and assignee_hit.second:
+        parts.append(f"Also involves {assignee_hit.second}.")
+    description = "\n\n".join(part for part in parts if part)
+
+    recognised = Recognised(
+        title=recognised_title,
+        assignee=assignee_hit is not None,
+        priority=priority is not None,
+        deadline=deadline_hit is not None,
+    )
+    deadline = None
+    if deadline_hit is not None:
+        deadline = deadline_hit.moment.replace(tzinfo=tz).astimezone(UTC)
+    assignee = assignee_hit.name[:ASSIGNEE_MAX] if assignee_hit else None
     return TaskDraft(
         title=title,
-        description=_cut(description, DESCRIPTION_MAX),
-        assignee=_cut(assignee, ASSIGNEE_MAX) if assignee else None,
+        description=_cut(description, DESCRIPTION_MAX)[0],
+        assignee=assignee,
         priority=priority or "medium",
-        deadline=end_of_day(deadline_day) if deadline_day else None,
-        confidence=round(confidence, 2),
+        deadline=deadline,
+        confidence=_confidence(recognised),
         provider="offline",
+        recognised=recognised,
+        timezone=str(tz),
     )
 
 
@@ -319,10 +208,14 @@ class OfflineProvider:
 
     name = "offline"
 
-    async def draft(self, text: str, *, now: datetime) -> TaskDraft:
+    def __init__(self, known_assignees: Iterable[str] = ()) -> None:
+        """``known_assignees`` (the tasks plugin's list) narrows guesses from weak contexts."""
+        self._people = People(known_assignees)
+
+    async def draft(self, text: str, *, now: datetime, tz: tzinfo = UTC) -> TaskDraft:
         """The draft for ``text``."""
-        return parse_text(text, now)
+        return parse_text(text, now, tz, self._people)
 
     def describe(self) -> str:
         """Readiness detail."""
-        return "offline provider (deterministic rules)"
+        return "offline provider (deterministic rules, parsedatetime for dates)"

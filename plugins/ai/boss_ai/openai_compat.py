@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ import anyio
 import httpx
 import msgspec
 
-from boss_ai.draft import LLMAnswer, TaskDraft, parse_deadline
+from boss_ai.draft import LLMAnswer, Recognised, TaskDraft, parse_deadline
 from boss_ai.errors import ProviderError
 
 __all__ = ("SYSTEM_PROMPT", "OpenAICompatibleProvider", "retry_after_seconds")
@@ -32,10 +32,15 @@ Answer with a single JSON object and nothing else, with exactly these keys:
   "description": extra details from the message, or "" (at most 5000 characters)
   "assignee": the person's name as written, or null when nobody is named
   "priority": one of "low", "medium", "high", "urgent" ("medium" unless the message says otherwise)
-  "deadline": ISO 8601 date (YYYY-MM-DD) or date-time with offset, or null when none is given
+  "deadline": ISO 8601 date (YYYY-MM-DD) when only a day is named, or local date-time
+              (YYYY-MM-DDTHH:MM) when a time is named; null when none is given
   "confidence": a number from 0 to 1, how sure you are of this reading
-Resolve relative dates ("by Friday", "tomorrow") against today's date given below.
-Do not invent an assignee or a deadline that the message does not state."""
+Resolve relative dates ("by Friday", "tomorrow 3pm", "next month", "end of week") against
+the current local time and time zone given below; "next week" means that week's Friday,
+"next month" the last day of next month, "EOD" the given day, "12/04" is month/day.
+The title is the task without the assignee, priority words and date; put any further
+sentences in the description. Do not invent an assignee or a deadline that the message
+does not state."""
 
 _CODE_RE = re.compile(r"^[a-z0-9_.-]{1,64}$")
 
@@ -109,8 +114,10 @@ def _strip_fences(content: str) -> str:
     return text
 
 
-def decode_answer(raw: bytes) -> TaskDraft:
-    """Validate a chat-completions response body and turn its content into a draft."""
+def decode_answer(raw: bytes, tz: tzinfo = UTC) -> TaskDraft:
+    """Validate a chat-completions response body and turn its content into a draft.
+
+    The answer's deadline is read in ``tz`` (a bare date is its end of day there)."""
     try:
         completion = msgspec.json.decode(raw, type=_Completion)
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -137,15 +144,23 @@ def decode_answer(raw: bytes) -> TaskDraft:
     title = answer.title.strip()
     if not title:
         raise ProviderError("bad_answer", "the AI provider's answer has an empty title")
-    assignee = answer.assignee.strip() if answer.assignee else None
+    assignee = (answer.assignee.strip() if answer.assignee else None) or None
+    deadline = parse_deadline(answer.deadline, tz)
     return TaskDraft(
         title=title,
         description=answer.description.strip(),
-        assignee=assignee or None,
+        assignee=assignee,
         priority=answer.priority,
-        deadline=parse_deadline(answer.deadline),
+        deadline=deadline,
         confidence=answer.confidence,
         provider="openai",
+        recognised=Recognised(
+            title=True,
+            assignee=assignee is not None,
+            priority=answer.priority != "medium",
+            deadline=deadline is not None,
+        ),
+        timezone=str(tz),
     )
 
 
@@ -165,6 +180,7 @@ class OpenAICompatibleProvider:
         retries: int = 2,
         backoff_base: float = 0.5,
         max_retry_wait: float = 20.0,
+        temperature: float | None = None,
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
     ) -> None:
         self._client = client
@@ -175,30 +191,34 @@ class OpenAICompatibleProvider:
         self._retries = retries
         self._backoff_base = backoff_base
         self._max_wait = max_retry_wait
+        self._temperature = temperature
         self._sleep = sleep
 
     def describe(self) -> str:
         """Readiness detail (no URL: it may carry credentials)."""
         return f"openai-compatible provider, model {self._model}"
 
-    def _request(self, text: str, now: datetime) -> dict[str, Any]:
-        today = now.astimezone(UTC)
-        return {
+    def _request(self, text: str, now: datetime, tz: tzinfo) -> dict[str, Any]:
+        local = now.astimezone(tz)
+        body: dict[str, Any] = {
             "model": self._model,
             "messages": [
                 {
                     "role": "system",
-                    "content": f"{SYSTEM_PROMPT}\nToday is {today:%A} {today:%Y-%m-%d} (UTC).",
+                    "content": f"{SYSTEM_PROMPT}\nNow is {local:%A} {local:%Y-%m-%dT%H:%M} "
+                    f"in the team's time zone {tz} (UTC offset {local:%z}).",
                 },
                 {"role": "user", "content": text},
             ],
             "response_format": {"type": "json_object"},
-            "temperature": 0,
         }
+        if self._temperature is not None:
+            body["temperature"] = self._temperature
+        return body
 
-    async def draft(self, text: str, *, now: datetime) -> TaskDraft:
+    async def draft(self, text: str, *, now: datetime, tz: tzinfo = UTC) -> TaskDraft:
         """Ask the model for a draft of ``text``; raises ``ProviderError`` on any failure."""
-        body = self._request(text, now)
+        body = self._request(text, now, tz)
         failure = ProviderError("unavailable", "the AI provider is unavailable")
         for attempt in range(1, self._retries + 2):
             wait = self._backoff_base * 2 ** (attempt - 1)
@@ -217,7 +237,7 @@ class OpenAICompatibleProvider:
             else:
                 status = response.status_code
                 if response.is_success:
-                    return decode_answer(response.content)
+                    return decode_answer(response.content, tz)
                 if status == 429 or status >= 500:
                     asked = retry_after_seconds(response.headers)
                     what = (

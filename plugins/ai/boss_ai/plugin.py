@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 
 import anyio
@@ -23,7 +23,7 @@ from litestar.params import JSONBody
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey
 from boss.errors import PROBLEM_JSON
-from boss_ai.draft import ParseRequest, TaskDraft
+from boss_ai.draft import ParseRequest, TaskDraft, zone
 from boss_ai.errors import ProviderError
 from boss_ai.observability import ALERTS, METRICS, PANELS, RULE_TESTS
 from boss_ai.provider import Provider, build_provider
@@ -50,6 +50,23 @@ def _text(data: ParseRequest) -> str:
             extra=[{"key": "text", "source": "body", "message": "must not be blank"}],
         )
     return text
+
+
+def _reading(data: ParseRequest) -> tuple[datetime | None, tzinfo | None]:
+    """The request's own reference time and zone, or a 400 naming the bad field."""
+    tz = None
+    if data.timezone is not None:
+        try:
+            tz = zone(data.timezone)
+        except ValueError as exc:
+            raise ValidationException(
+                f"Validation failed for timezone: {exc}",
+                extra=[{"key": "timezone", "source": "body", "message": str(exc)}],
+            ) from None
+    now = data.now
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now, tz
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -106,6 +123,7 @@ class AIPlugin(BossPlugin):
         """Read the settings and keep the metric handles; the provider starts with the app."""
         super().setup(context)
         self.settings: AISettings = context.config or AISettings()
+        self.timezone: tzinfo = zone(self.settings.timezone)
         self.requests = context.metrics.counter("ai_requests_total")
         self.duration = context.metrics.histogram("ai_request_duration_seconds")
 
@@ -114,7 +132,9 @@ class AIPlugin(BossPlugin):
         client = None
         if self.settings.provider != "offline":
             client = httpx.AsyncClient(timeout=self.settings.timeout)
-        self.provider = build_provider(self.settings, client, sleep=self._sleep)
+        self.provider = build_provider(
+            self.settings, client, sleep=self._sleep, known_assignees=self._known_assignees()
+        )
         try:
             yield
         finally:
@@ -122,19 +142,34 @@ class AIPlugin(BossPlugin):
             if client is not None:
                 await client.aclose()
 
+    def _known_assignees(self) -> tuple[str, ...]:
+        """``BOSS_TASKS__KNOWN_ASSIGNEES``: names the offline parser trusts in weak contexts."""
+        tasks_plugin: Any = self.context.plugins.get("tasks")
+        settings = getattr(tasks_plugin, "settings", None)
+        return tuple(getattr(settings, "known_assignees", ()) or ())
+
     def _tasks(self) -> TaskService:
         tasks_plugin: Any = self.context.plugins["tasks"]
         service: TaskService = tasks_plugin.service
         return service
 
-    async def draft(self, text: str, operation: str) -> TaskDraft:
-        """Run the provider, measuring and counting it; raises ``ProviderError``."""
+    async def draft(
+        self,
+        text: str,
+        operation: str,
+        *,
+        now: datetime | None = None,
+        tz: tzinfo | None = None,
+    ) -> TaskDraft:
+        """Run the provider, measuring and counting it; raises ``ProviderError``.
+
+        ``now`` and ``tz`` default to the clock and ``BOSS_AI__TIMEZONE``."""
         provider = self.provider
         if provider is None:
             raise ProviderError("unavailable", "the AI plugin is not running")
         started = time.perf_counter()
         try:
-            draft = await provider.draft(text, now=self._clock())
+            draft = await provider.draft(text, now=now or self._clock(), tz=tz or self.timezone)
         except ProviderError as exc:
             self.requests.labels(operation, exc.kind).inc()
             logger.warning("ai: %s failed (%s): %s", operation, exc.kind, exc.detail)
@@ -154,9 +189,12 @@ class AIPlugin(BossPlugin):
             responses=_FAILURES,
         )
         async def parse_text(data: JSONBody[ParseRequest]) -> TaskDraft:
-            """Read a task out of ``text`` without creating anything."""
+            """Read a task out of ``text`` without creating anything (``timezone`` and ``now``
+            override the team's zone and the clock for this request)."""
+            text = _text(data)
+            now, tz = _reading(data)
             try:
-                draft = await plugin.draft(_text(data), "parse")
+                draft = await plugin.draft(text, "parse", now=now, tz=tz)
             except ProviderError as exc:
                 raise _failure(exc) from None
             plugin.requests.labels("parse", "ok").inc()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 import anyio
@@ -22,8 +22,8 @@ class Provider(Protocol):
 
     name: str
 
-    async def draft(self, text: str, *, now: datetime) -> TaskDraft:
-        """The draft for ``text``; relative dates are read against ``now``."""
+    async def draft(self, text: str, *, now: datetime, tz: tzinfo = UTC) -> TaskDraft:
+        """The draft for ``text``; relative dates are read against ``now`` in zone ``tz``."""
         ...
 
     def describe(self) -> str:
@@ -36,10 +36,11 @@ def build_provider(
     client: httpx.AsyncClient | None,
     *,
     sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
+    known_assignees: Iterable[str] = (),
 ) -> Provider:
     """The provider ``settings.provider`` names (``client`` is required for ``openai``)."""
     if settings.provider == "offline":
-        return OfflineProvider()
+        return OfflineProvider(known_assignees)
     assert client is not None, "the openai provider needs an HTTP client"
     return OpenAICompatibleProvider(
         client,
@@ -50,5 +51,6 @@ def build_provider(
         retries=settings.retries,
         backoff_base=settings.backoff_base,
         max_retry_wait=settings.max_retry_wait,
+        temperature=settings.temperature,
         sleep=sleep,
     )

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from boss_ai.draft import zone
+
 __all__ = ("AISettings", "ProviderName")
 
 ProviderName = Literal["offline", "openai"]
@@ -29,3 +31,16 @@ class AISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """First wait in seconds when the provider gives no ``Retry-After``; doubles each try."""
     max_retry_wait: Annotated[float, msgspec.Meta(ge=0)] = 20.0
     """Longest wait before a retry; a provider asking for longer fails the request at once."""
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None = None
+    """Sampling temperature sent to the model; unset sends none (reasoning models such as
+    o1/o3/gpt-5 reject the parameter, so it is only sent when configured)."""
+    timezone: str = "UTC"
+    """The team's IANA time zone: "tomorrow", "Friday" and "end of day" are read in it;
+    deadlines are stored in UTC."""
+
+    def __post_init__(self) -> None:
+        """Reject an unknown time zone when the settings load, naming the variable."""
+        try:
+            zone(self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"BOSS_AI__TIMEZONE: {exc}") from None
