@@ -29,6 +29,7 @@ from boss.monitoring.render_grafana import (
     dashboards_provisioning,
     datasource_provisioning,
 )
+from boss.monitoring.render_kubernetes import KUBERNETES_DIR, kubernetes_files
 from boss.monitoring.render_prometheus import (
     AnnotationKey,
     annotation_key,
@@ -55,6 +56,7 @@ GENERATED_DIRS = (
     "monitoring/prometheus/rules",
     "monitoring/prometheus/tests",
     "monitoring/grafana/dashboards",
+    KUBERNETES_DIR,
 )
 """Folders the build owns entirely: files it no longer renders there are removed."""
 
@@ -372,7 +374,7 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
     files, problems = _rule_tests(loaded, opts, promtool)
     if problems:
         raise BuildError(problems)
-    return files
+    return dict(sorted({**files, **kubernetes_files(files, opts)}.items()))
 
 
 def _owned(out: Path) -> set[str]:
