@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.e2e.tools import REPO_ROOT
+from tests.e2e.tools import REPO_ROOT, venv_bin
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,22 @@ def test_volumes_are_declared(compose: dict[str, Any], services: dict[str, Any])
     for name in ("boss", "postgres"):
         for volume in services[name].get("volumes", ()):
             assert volume.split(":")[0] in compose["volumes"], volume
+
+
+@pytest.mark.parametrize("name", ["boss", "migrate"])
+def test_service_environment_is_settings_boss_accepts(
+    services: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    """`boss config show` accepts the service's environment (defaults of ${VAR:-x} applied)."""
+
+    def interpolate(value: str) -> str:
+        value = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "secret", str(value))
+        return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOSS_")}
+    env |= {k: interpolate(v) for k, v in services[name]["environment"].items()}
+    env["BOSS_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [venv_bin("boss"), "config", "show"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 import yaml
 
 from boss.monitoring.validate_kubernetes import check_folder, check_object
-from tests.e2e.tools import REPO_ROOT
+from tests.e2e.tools import REPO_ROOT, venv_bin
 
 from .containerfile import read_stages
 
@@ -155,3 +157,17 @@ def test_cli_check_covers_deploy_kubernetes(tmp_path: Path) -> None:
         "service.yaml: Service/boss: spec: Additional properties are not allowed ('portz'"
         in result.output
     )
+
+
+def test_config_and_secret_are_settings_boss_accepts(
+    objects: dict[str, Any], tmp_path: Path
+) -> None:
+    """`boss config show` (every plugin's section too) accepts the ConfigMap + Secret env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOSS_")}
+    env |= objects["ConfigMap"]["data"] | objects["Secret"]["stringData"]
+    env["BOSS_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [venv_bin("boss"), "config", "show"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "redis.boss.svc" in done.stdout
