@@ -135,3 +135,10 @@ def test_service_environment_is_settings_boss_accepts(
         [venv_bin("boss"), "config", "show"], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_prometheus_retention_is_bounded_by_time_and_size(services: dict[str, Any]) -> None:
+    """Whichever limit is hit first applies; the size guard keeps the disk from filling."""
+    command = services["prometheus"]["command"]
+    assert "--storage.tsdb.retention.time=${PROMETHEUS_RETENTION:-30d}" in command
+    assert "--storage.tsdb.retention.size=${PROMETHEUS_RETENTION_SIZE:-50GB}" in command
