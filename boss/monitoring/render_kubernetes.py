@@ -293,13 +293,15 @@ def kubernetes_files(files: Mapping[str, str], opts: BuildOptions) -> dict[str, 
     objects = kubernetes_objects(files, opts)
     out: dict[str, str] = {}
     for rel, obj in objects.items():
-        what = f"{obj['kind']} {obj['metadata']['name']}: {_NOTES[obj['kind']]}\n"
-        out[rel] = dump_yaml(obj, what + GENERATED_NOTE)
+        what = f"{obj['kind']} {obj['metadata']['name']}: {_NOTES[obj['kind']]}"
+        out[rel] = dump_yaml(obj, f"{GENERATED_NOTE}\n{what}")
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [posixpath.basename(rel) for rel in objects],
     }
-    note = "Apply with `kubectl apply --server-side -k monitoring/kubernetes`.\n"
-    out[f"{KUBERNETES_DIR}/kustomization.yaml"] = dump_yaml(kustomization, note + GENERATED_NOTE)
+    note = "Apply with `kubectl apply --server-side -k monitoring/kubernetes`."
+    out[f"{KUBERNETES_DIR}/kustomization.yaml"] = dump_yaml(
+        kustomization, f"{GENERATED_NOTE}\n{note}"
+    )
     return dict(sorted(out.items()))
