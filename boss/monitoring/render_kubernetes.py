@@ -289,19 +289,12 @@ _NOTES = {
 
 
 def kubernetes_files(files: Mapping[str, str], opts: BuildOptions) -> dict[str, str]:
-    """The texts of ``monitoring/kubernetes/``: one object per file and a kustomization."""
+    """The texts of ``monitoring/kubernetes/``: one object per file, every file an API object
+    (no kustomization), so ``kubectl apply --server-side -f monitoring/kubernetes/`` and any
+    validator can take the folder as it is."""
     objects = kubernetes_objects(files, opts)
     out: dict[str, str] = {}
     for rel, obj in objects.items():
         what = f"{obj['kind']} {obj['metadata']['name']}: {_NOTES[obj['kind']]}"
         out[rel] = dump_yaml(obj, f"{GENERATED_NOTE}\n{what}")
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [posixpath.basename(rel) for rel in objects],
-    }
-    note = "Apply with `kubectl apply --server-side -k monitoring/kubernetes`."
-    out[f"{KUBERNETES_DIR}/kustomization.yaml"] = dump_yaml(
-        kustomization, f"{GENERATED_NOTE}\n{note}"
-    )
     return dict(sorted(out.items()))
