@@ -188,6 +188,25 @@ def _secret_key(path: str, field: str) -> str:
     return key
 
 
+def _check_secret_keys(receivers: Any) -> None:
+    """Two different secret files must not become the same key of the one Secret."""
+    paths: dict[str, str] = {}
+    for receiver in receivers:
+        for key in ("discord_configs", "webhook_configs"):
+            for config in receiver.get(key) or ():
+                for field in ("webhook_url_file", "url_file"):
+                    if field in config:
+                        path = config[field]
+                        other = paths.setdefault(posixpath.basename(path), path)
+                        if other != path:
+                            raise BuildError(
+                                [
+                                    f"alertmanager.yml: secret files {other!r} and {path!r} "
+                                    "would share one Secret key; give them different file names"
+                                ]
+                            )
+
+
 def _discord(config: Mapping[str, Any], secret: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in config.items():
@@ -242,6 +261,7 @@ def alertmanager_config(alertmanager_text: str, opts: BuildOptions) -> dict[str,
         if key not in ("global", "route", "inhibit_rules", "receivers"):
             raise BuildError([f"alertmanager.yml: top-level key {key!r} is not translated"])
     secret = opts.kubernetes_alertmanager_secret
+    _check_secret_keys(config.get("receivers") or ())
     spec: dict[str, Any] = {"route": _route(config["route"])}
     if config.get("inhibit_rules"):
         spec["inhibitRules"] = [_inhibit(rule) for rule in config["inhibit_rules"]]

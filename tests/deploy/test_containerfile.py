@@ -187,7 +187,7 @@ def test_build_context_is_limited_by_the_ignore_files() -> None:
             if line.strip() and not line.startswith("#")
         ]
         assert lines[0] == "*", f"{name} should exclude everything by default"
-        assert {"!pyproject.toml", "!README.md", "!boss/", "!plugins/"} <= set(lines)
+        assert {"!pyproject.toml", "!README.md", "!boss", "!plugins"} <= set(lines)
         assert "**/*.egg-info" in lines
     copied = {
         line.split()[1]

@@ -191,6 +191,16 @@ def test_alertmanager_translation_of_older_forms_and_unknown_keys() -> None:
         ({"route": {"receiver": "a", "mute_time_intervals": ["x"]}}, "mute_time_intervals"),
         ({"route": {"receiver": "a"}, "receivers": [{"name": "a", "slack_configs": []}]}, "slack"),
         ({"route": {"receiver": "a"}, "time_intervals": []}, "time_intervals"),
+        (
+            {
+                "route": {"receiver": "a"},
+                "receivers": [
+                    {"name": "a", "discord_configs": [{"webhook_url_file": "/x/hook"}]},
+                    {"name": "b", "discord_configs": [{"webhook_url_file": "/y/hook"}]},
+                ],
+            },
+            "would share one Secret key",
+        ),
     ):
         with pytest.raises(BuildError, match=key):
             alertmanager_config(yaml.safe_dump(bad), BuildOptions())
