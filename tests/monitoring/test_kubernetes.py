@@ -323,3 +323,26 @@ def test_committed_kubernetes_objects_validate() -> None:
     ]
     for result in results:
         assert result.ok, result.output
+
+
+def test_objects_follow_whatever_the_plain_files_hold(k8s_build: Any) -> None:
+    """Derived from the rendered text, not the fragments: a change there shows up here."""
+    _, opts, files, _ = k8s_build
+    changed = dict(files)
+    rel = "monitoring/prometheus/rules/core.yml"
+    groups = yaml.safe_load(files[rel])["groups"]
+    groups.append({"name": "extra", "interval": "30s", "rules": [{"record": "r", "expr": "1"}]})
+    changed[rel] = yaml.safe_dump({"groups": groups})
+    am = yaml.safe_load(files["monitoring/alertmanager/alertmanager.yml"])
+    am["route"]["routes"].insert(
+        0, {"receiver": "discord-info", "matchers": ['alertname="Watchdog"']}
+    )
+    changed["monitoring/alertmanager/alertmanager.yml"] = yaml.safe_dump(am)
+    changed["monitoring/grafana/dashboards/slo.json"] = json.dumps({"title": "SLOs"})
+    objects = kubernetes_objects(changed, opts)
+    assert objects[f"{K8S}/prometheusrule-core.yaml"]["spec"]["groups"] == groups
+    first = objects[f"{K8S}/alertmanagerconfig.yaml"]["spec"]["route"]["routes"][0]
+    assert first["matchers"] == [{"name": "alertname", "matchType": "=", "value": "Watchdog"}]
+    assert objects[f"{K8S}/dashboard-slo.yaml"]["data"] == {"slo.json": '{"title": "SLOs"}'}
+    for obj in objects.values():
+        assert check_object(obj) == []
