@@ -7,6 +7,7 @@ on the files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -24,6 +25,7 @@ from boss.monitoring import (
     write,
 )
 from boss.monitoring.options import DEFAULT_WEBHOOK_FILE
+from boss.monitoring.validate_kubernetes import kubernetes_checks
 
 __all__ = ("monitoring",)
 
@@ -48,6 +50,26 @@ def _webhooks(
         for name in SEVERITIES if severity == "all" else (severity,):
             files[name] = path
     return files
+
+
+def _label_map(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str] | None:
+    if not values:
+        return None
+    labels = {}
+    for value in values:
+        key, sep, label = value.partition("=")
+        if not sep or not key or not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9_.-]+", key):
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE with a Kubernetes label key")
+        labels[key] = label
+    return labels
+
+
+def _dns_label(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+        raise click.BadParameter(f"{value!r} is not a Kubernetes name (lower-case, digits, '-')")
+    return value
 
 
 @click.group()
@@ -231,6 +253,62 @@ def monitoring() -> None:
     help="Runbook overrides: a page here wins over the one the alert's plugin ships in its "
     "package; every runbook used is written to OUT/docs/runbooks [default: OUT/docs/runbooks].",
 )
+@click.option(
+    "--kubernetes-namespace",
+    envvar="BOSS_MONITORING__KUBERNETES_NAMESPACE",
+    show_envvar=True,
+    default="boss",
+    show_default=True,
+    callback=_dns_label,
+    help="Namespace of the objects in monitoring/kubernetes/.",
+)
+@click.option(
+    "--kubernetes-label",
+    "kubernetes_labels",
+    envvar="BOSS_MONITORING__KUBERNETES_LABEL",
+    show_envvar=True,
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_label_map,
+    help="Label the Prometheus Operator selects on, on every generated object (repeatable). "
+    "Default release=kube-prometheus-stack.",
+)
+@click.option(
+    "--kubernetes-selector",
+    envvar="BOSS_MONITORING__KUBERNETES_SELECTOR",
+    show_envvar=True,
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_label_map,
+    help="Label of boss's Service the ServiceMonitor selects (repeatable). "
+    "Default app.kubernetes.io/name=boss.",
+)
+@click.option(
+    "--kubernetes-metrics-port",
+    envvar="BOSS_MONITORING__KUBERNETES_METRICS_PORT",
+    show_envvar=True,
+    default="http",
+    show_default=True,
+    help="Name of the Service port serving /metrics.",
+)
+@click.option(
+    "--kubernetes-metrics-secret",
+    envvar="BOSS_MONITORING__KUBERNETES_METRICS_SECRET",
+    show_envvar=True,
+    default="boss-metrics",
+    show_default=True,
+    callback=_dns_label,
+    help="Secret (key 'token') with the /metrics bearer token (with --metrics-token-file).",
+)
+@click.option(
+    "--kubernetes-alertmanager-secret",
+    envvar="BOSS_MONITORING__KUBERNETES_ALERTMANAGER_SECRET",
+    show_envvar=True,
+    default="boss-alertmanager",
+    show_default=True,
+    callback=_dns_label,
+    help="Secret with the Discord webhook URLs, one key per webhook file name.",
+)
 def build(
     out: Path,
     check: bool,
@@ -255,10 +333,17 @@ def build(
     repeat_interval: str,
     runbook_url_base: str,
     runbooks_dir: Path | None,
+    kubernetes_namespace: str,
+    kubernetes_labels: dict[str, str] | None,
+    kubernetes_selector: dict[str, str] | None,
+    kubernetes_metrics_port: str,
+    kubernetes_metrics_secret: str,
+    kubernetes_alertmanager_secret: str,
 ) -> None:
     """Validate every installed plugin's fragments and render the monitoring configs."""
     if runbooks_dir is None:
         runbooks_dir = out / "docs" / "runbooks"
+    defaults = BuildOptions()
     opts = BuildOptions(
         targets=targets or ("boss:8000",),
         targets_file=targets_file,
@@ -281,6 +366,12 @@ def build(
         repeat_interval=repeat_interval,
         runbook_url_base=runbook_url_base,
         runbooks_dir=runbooks_dir,
+        kubernetes_namespace=kubernetes_namespace,
+        kubernetes_metrics_port=kubernetes_metrics_port,
+        kubernetes_metrics_secret=kubernetes_metrics_secret,
+        kubernetes_alertmanager_secret=kubernetes_alertmanager_secret,
+        kubernetes_labels=kubernetes_labels or defaults.kubernetes_labels,
+        kubernetes_selector=kubernetes_selector or defaults.kubernetes_selector,
     )
     settings = settings_or_exit()
     try:
@@ -318,11 +409,12 @@ def build(
     help="Project root holding monitoring/.",
 )
 def check_command(out: Path) -> None:
-    """Run promtool check config/rules, promtool test rules and amtool check-config."""
+    """Run promtool check config/rules, promtool test rules, amtool check-config, and validate
+    the Kubernetes objects (generated and deploy/kubernetes) against their schemas."""
     if not (out / "monitoring" / "prometheus" / "prometheus.yml").is_file():
         fail(f"no generated files under {out / 'monitoring'}: run `boss monitoring build` first")
     try:
-        results = run_checks(out)
+        results = run_checks(out) + kubernetes_checks(out)
     except ToolMissingError as exc:
         fail(str(exc))
     failed = False

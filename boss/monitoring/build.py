@@ -28,6 +28,7 @@ from boss.monitoring.render_grafana import (
     dashboards_provisioning,
     datasource_provisioning,
 )
+from boss.monitoring.render_kubernetes import KUBERNETES_DIR, kubernetes_files
 from boss.monitoring.render_prometheus import (
     AnnotationKey,
     annotation_key,
@@ -55,6 +56,7 @@ GENERATED_DIRS = (
     "monitoring/prometheus/rules",
     "monitoring/prometheus/tests",
     "monitoring/grafana/dashboards",
+    KUBERNETES_DIR,
 )
 """Folders the build owns entirely: files it no longer renders there are removed."""
 
@@ -373,7 +375,7 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
     if problems:
         raise BuildError(problems)
     files.update(runbook_files(loaded, opts.runbooks_dir)[0])
-    return dict(sorted(files.items()))
+    return dict(sorted({**files, **kubernetes_files(files, opts)}.items()))
 
 
 def _owned(out: Path) -> set[str]:

@@ -20,6 +20,14 @@ def _cache_dir() -> Path:
     return Path(base) / "boss" / "monitoring-build"
 
 
+def _operator_labels() -> dict[str, str]:
+    return {"release": "kube-prometheus-stack"}
+
+
+def _app_selector() -> dict[str, str]:
+    return {"app.kubernetes.io/name": "boss"}
+
+
 def _webhooks() -> dict[str, str]:
     return {s: DEFAULT_WEBHOOK_FILE for s in ("critical", "warning", "info")}
 
@@ -28,6 +36,8 @@ def _webhooks() -> dict[str, str]:
 class BuildOptions:
     """Inputs of ``boss monitoring build`` besides the installed plugins."""
 
+    job: str = "boss"
+    """The ``job`` label of boss's series (the operator's ServiceMonitor sets it too)."""
     targets: tuple[str, ...] = ("boss:8000",)
     """``host:port`` of every boss replica Prometheus scrapes (ignored with ``targets_file``)."""
     targets_file: str | None = None
@@ -66,3 +76,19 @@ class BuildOptions:
     """Where the build remembers the alert annotations promtool computed for each plugin's
     rule tests (keyed by the tests' content), so a rebuild runs every test file once instead
     of twice; ``None`` turns the cache off. Results are always verified by promtool."""
+    kubernetes_namespace: str = "boss"
+    """Namespace of every object under ``monitoring/kubernetes/`` (where boss runs)."""
+    kubernetes_labels: dict[str, str] = field(default_factory=_operator_labels)
+    """Labels on every generated Kubernetes object: what the Prometheus Operator's
+    ``ruleSelector``/``serviceMonitorSelector``/``alertmanagerConfigSelector`` match
+    (kube-prometheus-stack selects ``release: <its Helm release name>``)."""
+    kubernetes_selector: dict[str, str] = field(default_factory=_app_selector)
+    """Labels of boss's Service that the generated ServiceMonitor selects."""
+    kubernetes_metrics_port: str = "http"
+    """Name of the Service port that serves ``/metrics``."""
+    kubernetes_metrics_secret: str = "boss-metrics"
+    """Secret (key ``token``) with the ``/metrics`` bearer token; used when
+    ``metrics_token_file`` is set, i.e. when boss runs with ``BOSS_METRICS__TOKEN``."""
+    kubernetes_alertmanager_secret: str = "boss-alertmanager"
+    """Secret holding the Discord webhook URLs for the AlertmanagerConfig: one key per
+    webhook file, named after the file (``discord_webhook`` for the default file)."""

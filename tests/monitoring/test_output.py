@@ -139,7 +139,7 @@ def test_cli_build_then_check_detects_drift(tmp_path: Path) -> None:
     assert "monitoring/grafana/dashboards/boss.json" in done.output
     done = runner.invoke(cli, ["monitoring", "check", "--out", str(tmp_path / "out")])
     assert done.exit_code == 0, done.output
-    assert done.output.count("ok ") == 4
+    assert done.output.count("ok ") == 5
 
 
 def core_only_runner() -> CliRunner:
