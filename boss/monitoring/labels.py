@@ -314,7 +314,7 @@ class _Parser:
         first = vectors[0] if vectors else _Value(False, frozenset())
         if func in _SCALAR_FUNCS:
             return _Value(True, frozenset())
-        if func in _NO_LABEL_FUNCS and func == "vector":
+        if func == "vector":
             return _Value(False, frozenset())
         if func in ("absent", "absent_over_time"):
             return _Value(False, first.matchers)
