@@ -33,6 +33,11 @@ class BuildOptions:
     targets_file: str | None = None
     """A Prometheus file_sd file listing the boss replicas (as Prometheus sees its path)."""
     metrics_path: str = "/metrics"
+    job: str = "boss"
+    """The scrape job of boss's replicas; every generated rule and panel selects only it."""
+    deployment_labels: tuple[str, ...] = ("cluster", "environment")
+    """Labels that tell deployments apart (target or external labels): every alert keeps
+    them, Alertmanager groups and inhibits by them, the dashboard has a variable for each."""
     cluster: str = "boss"
     """The ``cluster`` external label on every series and alert leaving Prometheus."""
     environment: str = "production"
@@ -57,6 +62,13 @@ class BuildOptions:
     group_wait_info: str = "5m"
     group_interval: str = "5m"
     repeat_interval: str = "12h"
+    prometheus_external_url: str | None = None
+    """Prometheus's address as ops reach it: notifications link each alert's source there."""
+    alertmanager_external_url: str | None = None
+    """Alertmanager's address as ops reach it: notifications carry a silence link there."""
+    deadmans_switch_url_file: str | None = None
+    """File holding the dead man's switch URL (healthchecks-style) the ``Watchdog`` alert
+    is sent to every minute; without it the Watchdog goes to a receiver that sends nothing."""
     runbook_url_base: str = "docs/runbooks"
     """Prefix of each alert's ``runbook_url`` annotation (set it to your repository's web URL)."""
     runbooks_dir: Path = Path("docs/runbooks")

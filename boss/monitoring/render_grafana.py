@@ -16,6 +16,7 @@ from typing import Any
 from boss._specs import Panel, Threshold
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
+from boss.monitoring.scoping import Scope, panel_scope, scope_expr
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_json, dump_yaml
 
 __all__ = (
@@ -27,6 +28,7 @@ __all__ = (
     "datasource_provisioning",
     "layout",
     "stable_id",
+    "variables",
 )
 
 DASHBOARD_NAME = "boss"
@@ -157,14 +159,14 @@ def _field_defaults(panel: Panel) -> dict[str, Any]:
     return defaults
 
 
-def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
+def _panel(plugin: str, panel: Panel, pos: dict[str, int], scope: Scope) -> dict[str, Any]:
     instant = panel.kind in ("piechart", "table")
     targets = []
     for index, query in enumerate(panel.queries):
         target: dict[str, Any] = {
             "datasource": _DATASOURCE,
             "editorMode": "code",
-            "expr": query.expr,
+            "expr": scope_expr(query.expr, scope),
             "legendFormat": query.legend or "__auto",
             "refId": chr(ord("A") + index),
             "range": not (query.instant or instant),
@@ -186,8 +188,73 @@ def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
+def _variable(name: str, label: str, query: str, default: str | None) -> dict[str, Any]:
+    """A multi-select query variable with an "All" option matching every value (or none)."""
+    current = (
+        {"selected": True, "text": [default], "value": [default]}
+        if default
+        else {"selected": True, "text": ["All"], "value": ["$__all"]}
+    )
+    return {
+        "allValue": ".*",
+        "current": current,
+        "datasource": _DATASOURCE,
+        "hide": 0,
+        "includeAll": True,
+        "label": label,
+        "multi": True,
+        "name": name,
+        "options": [],
+        "query": {
+            "qryType": 1,
+            "query": query,
+            "refId": "PrometheusVariableQueryEditor-VariableQuery",
+        },
+        "refresh": 2,
+        "regex": "",
+        "skipUrlSync": False,
+        "sort": 1,
+        "type": "query",
+    }
+
+
+def variables(opts: BuildOptions) -> list[dict[str, Any]]:
+    """Datasource, job, one per deployment label, and instance: every panel query uses them."""
+    found = [
+        {
+            "current": {"selected": False, "text": "Prometheus", "value": DATASOURCE_UID},
+            "hide": 0,
+            "includeAll": False,
+            "label": "Data source",
+            "multi": False,
+            "name": "datasource",
+            "options": [],
+            "query": "prometheus",
+            "refresh": 1,
+            "regex": "",
+            "skipUrlSync": False,
+            "type": "datasource",
+        },
+        _variable("job", "Job", "label_values(up, job)", opts.job),
+    ]
+    narrowed = 'job=~"$job"'
+    for label in opts.deployment_labels:
+        if label == "job":
+            continue
+        found.append(
+            _variable(label, label.capitalize(), f"label_values(up{{{narrowed}}}, {label})", None)
+        )
+        narrowed += f', {label}=~"${label}"'
+    found.append(
+        _variable("instance", "Instance", f"label_values(up{{{narrowed}}}, instance)", None)
+    )
+    return found
+
+
+def dashboard(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> dict[str, Any]:
     """The dashboard as a JSON-ready dict: a row per plugin that has panels."""
+    opts = opts or BuildOptions()
+    scope = panel_scope(opts)
     panels: list[dict[str, Any]] = []
     y = 0
     for item in loaded:
@@ -205,7 +272,8 @@ def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
         )
         positions, y = layout(item.plugin.panels, y + 1)
         panels.extend(
-            _panel(item.name, p, pos) for p, pos in zip(item.plugin.panels, positions, strict=True)
+            _panel(item.name, p, pos, scope)
+            for p, pos in zip(item.plugin.panels, positions, strict=True)
         )
     return {
         "__generated": GENERATED_NOTE,
@@ -232,24 +300,7 @@ def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
         "refresh": "30s",
         "schemaVersion": SCHEMA_VERSION,
         "tags": ["boss", "generated"],
-        "templating": {
-            "list": [
-                {
-                    "current": {"selected": False, "text": "Prometheus", "value": DATASOURCE_UID},
-                    "hide": 0,
-                    "includeAll": False,
-                    "label": "Data source",
-                    "multi": False,
-                    "name": "datasource",
-                    "options": [],
-                    "query": "prometheus",
-                    "refresh": 1,
-                    "regex": "",
-                    "skipUrlSync": False,
-                    "type": "datasource",
-                }
-            ]
-        },
+        "templating": {"list": variables(opts)},
         "time": {"from": "now-6h", "to": "now"},
         "timepicker": {"refresh_intervals": ["10s", "30s", "1m", "5m", "15m", "1h"]},
         "timezone": "browser",
@@ -260,9 +311,9 @@ def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
     }
 
 
-def dashboard_json(loaded: Sequence[LoadedPlugin]) -> str:
+def dashboard_json(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> str:
     """The dashboard file text."""
-    return dump_json(dashboard(loaded))
+    return dump_json(dashboard(loaded, opts))
 
 
 def datasource_provisioning(opts: BuildOptions) -> str:

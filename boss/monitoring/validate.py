@@ -15,10 +15,13 @@ from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
 from boss.monitoring.errors import Problem
 from boss.monitoring.promql import PromQLReadError, read_query, read_series
+from boss.monitoring.self_monitoring import is_scoped
 
 __all__ = ("check_query", "is_url", "validate")
 
 _MAX_WIDTH = 24
+ALWAYS_FIRING = "vector(1)"
+"""The one expression allowed to select nothing: an alert that always fires (Watchdog)."""
 
 
 def _hint(name: str, catalogue: Catalogue) -> str:
@@ -39,7 +42,7 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
     found: list[str] = []
     available: set[str] = set(ALWAYS_LABELS) | refs.created
     any_label = False
-    if not refs.selectors:
+    if not refs.selectors and expr.strip() != ALWAYS_FIRING:
         found.append(f"query {expr!r} selects no series")
     for sel in refs.selectors:
         if sel.metric is None:
@@ -111,7 +114,8 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem
             if "severity" in alert.labels:
                 add(frag, "set the severity with 'severity', not in 'labels'")
             page = runbooks_dir / alert.runbook_page
-            if not is_url(alert.runbook) and not page.is_file():
+            # The build's own meta-alerts bring their runbooks with boss (docs/runbooks).
+            if not is_url(alert.runbook) and not page.is_file() and is_scoped(item):
                 add(frag, f"missing runbook page {page} (write it: what it means, check, fix)")
             for message in check_query(alert.expr, catalogue):
                 add(frag, message)
@@ -143,6 +147,17 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path) -> list[Problem
             for query in panel.queries:
                 for message in check_query(query.expr, catalogue):
                     add(frag, message)
+    for item in loaded:
+        for alert in item.plugin.alerts:
+            for name in alert.inhibits:
+                if name not in alert_owner or name == alert.name:
+                    problems.append(
+                        Problem(
+                            item.where,
+                            f"alert {alert.name!r}",
+                            f"inhibits {name!r}, which is not another alert of the build",
+                        )
+                    )
     problems.extend(_validate_tests(loaded, catalogue, alert_owner))
     return problems
 
@@ -187,9 +202,14 @@ def _validate_tests(
                 if case.alertname not in alert_owner:
                     add(f"tests unknown alert {case.alertname!r}")
                 (firing if case.exp_alerts else quiet).add(case.alertname)
+    constant = {
+        a.name for item in loaded for a in item.plugin.alerts if a.expr.strip() == "vector(1)"
+    }
     for name, owner in alert_owner.items():
         missing = [
-            what for what, seen in (("fires", firing), ("does not fire", quiet)) if name not in seen
+            what
+            for what, seen in (("fires", firing), ("does not fire", quiet))
+            if name not in seen and not (name in constant and what == "does not fire")
         ]
         if missing:
             problems.append(

@@ -211,13 +211,17 @@ def test_production_options_pass_promtool(tmp_path: Path, example_build: Any) ->
     assert boss_job["authorization"]["credentials_file"] == str(token)
     assert prom["remote_write"][0]["url"] == "https://mimir.example.com/api/v1/push"
     am = yaml.safe_load(files["monitoring/alertmanager/alertmanager.yml"])
-    hooks = {r["name"]: r["discord_configs"][0]["webhook_url_file"] for r in am["receivers"]}
+    hooks = {
+        r["name"]: r["discord_configs"][0]["webhook_url_file"]
+        for r in am["receivers"]
+        if "discord_configs" in r
+    }
     assert hooks == {
         "discord-critical": "/run/secrets/pager",
         "discord-warning": "/w",
         "discord-info": "/i",
     }
-    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"]}
+    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"][1:]}
     assert waits["discord-warning"] == "1s"
 
 
@@ -244,23 +248,31 @@ def test_alertmanager_routing(example_build: Any) -> None:
     _, _, files, _ = example_build
     am = yaml.safe_load(files["monitoring/alertmanager/alertmanager.yml"])
     route = am["route"]
-    assert route["group_by"] == ["alertname", "cluster", "job"]
+    assert route["group_by"] == ["alertname", "job", "cluster", "environment"]
     assert route["repeat_interval"] == "12h"
     waits = {r["matchers"][0]: r["group_wait"] for r in route["routes"]}
     assert waits['severity="critical"'] == "0s"
     assert waits['severity="warning"'] == "30s"
-    for receiver in am["receivers"]:
-        (discord,) = receiver["discord_configs"]
+    watchdog = route["routes"][0]
+    assert watchdog["matchers"] == ['alertname="Watchdog"']
+    assert watchdog["receiver"] == "deadmans-switch"
+    assert watchdog["continue"] is False
+    receivers = {r["name"]: r for r in am["receivers"]}
+    assert receivers["deadmans-switch"] == {"name": "deadmans-switch"}  # no URL file given
+    for name in ("discord-critical", "discord-warning", "discord-info"):
+        (discord,) = receivers[name]["discord_configs"]
         assert discord["webhook_url_file"] == "/run/secrets/discord_webhook"
         assert "webhook_url" not in discord
+        assert "{{ .CommonLabels.environment }}" in discord["title"]
+        assert "instance={{ .Labels.instance }}" in discord["message"]
     inhibit = am["inhibit_rules"]
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity=~"warning|info"'],
-        "equal": ["cluster", "environment", "job"],
+        "equal": ["alertname", "job", "cluster", "environment"],
     } in inhibit
     down = [r for r in inhibit if r["source_matchers"] == ['alertname="ApplicationDown"']]
-    assert sorted(r["equal"][-1] for r in down) == ["instance", "job"]
+    assert [r["equal"] for r in down] == [["job", "cluster", "environment"]]
 
 
 def test_dashboard_layout(example_build: Any) -> None:
@@ -399,13 +411,17 @@ def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
         "10.0.0.2:8000",
     ]
     am = yaml.safe_load((tmp_path / "monitoring/alertmanager/alertmanager.yml").read_text())
-    hooks = {r["name"]: r["discord_configs"][0]["webhook_url_file"] for r in am["receivers"]}
+    hooks = {
+        r["name"]: r["discord_configs"][0]["webhook_url_file"]
+        for r in am["receivers"]
+        if "discord_configs" in r
+    }
     assert hooks == {
         "discord-critical": "/tmp/pager",
         "discord-warning": "/tmp/hook",
         "discord-info": "/tmp/hook",
     }
-    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"]}
+    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"][1:]}
     assert waits == {"discord-critical": "0s", "discord-warning": "2s", "discord-info": "5m"}
 
 

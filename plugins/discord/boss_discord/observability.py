@@ -37,8 +37,8 @@ ALERTS = (
     ),
 )
 
-_SENT = 'discord_messages_sent_total{job="boss", channel="tasks", status="sent"}'
-_FAILED = 'discord_messages_sent_total{job="boss", channel="tasks", status="failed"}'
+_SENT = 'discord_messages_sent_total{channel="tasks", status="sent"}'
+_FAILED = 'discord_messages_sent_total{channel="tasks", status="failed"}'
 
 RULE_TESTS = (
     RuleTest(
@@ -54,7 +54,7 @@ RULE_TESTS = (
                 alertname="DiscordSendFailures",
                 exp_alerts=(
                     ExpectedAlert(
-                        exp_labels={"severity": "warning", "job": "boss", "channel": "tasks"},
+                        exp_labels={"severity": "warning", "channel": "tasks"},
                     ),
                 ),
             ),

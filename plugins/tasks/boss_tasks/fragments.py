@@ -75,10 +75,8 @@ TASK_RULE_TESTS = (
     RuleTest(
         name="TaskCompletionsStalled fires after a day without completions",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="3x1900"),
-            Series(
-                series='tasks_completed_total{job="boss", assignee="ana"}', values="0+1x20 20x1900"
-            ),
+            Series(series='tasks_by_status{status="in_progress"}', values="3x1900"),
+            Series(series='tasks_completed_total{assignee="ana"}', values="0+1x20 20x1900"),
         ),
         alert_rule_test=(
             AlertTest(eval_time="12h", alertname="TaskCompletionsStalled"),
@@ -91,16 +89,14 @@ TASK_RULE_TESTS = (
     ),
     RuleTest(
         name="TaskCompletionsStalled stays quiet when nothing is in progress",
-        input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="0x1900"),
-        ),
+        input_series=(Series(series='tasks_by_status{status="in_progress"}', values="0x1900"),),
         alert_rule_test=(AlertTest(eval_time="30h", alertname="TaskCompletionsStalled"),),
     ),
     RuleTest(
         name="TasksBlockedPilingUp fires after 4 h above 10 blocked tasks",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="blocked"}', values="4x60 12x400"),
-            Series(series='tasks_by_status{job="boss", status="pending"}', values="40x460"),
+            Series(series='tasks_by_status{status="blocked"}', values="4x60 12x400"),
+            Series(series='tasks_by_status{status="pending"}', values="40x460"),
         ),
         alert_rule_test=(
             AlertTest(eval_time="50m", alertname="TasksBlockedPilingUp"),
