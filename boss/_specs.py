@@ -210,3 +210,6 @@ class Panel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     width: int = 12
     height: int = 8
     decimals: int | None = None
+    row: str = ""
+    """Title of the dashboard row the panel goes in; empty means the plugin's own row. A
+    plugin with several areas (the core: HTTP, database, rate limiting) gives each a row."""

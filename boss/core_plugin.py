@@ -174,6 +174,11 @@ HTTP_PANELS = (
         kind="timeseries",
         unit="short",
         description="Server-side errors per minute by exception type.",
+        thresholds=(
+            Threshold(color="green"),
+            Threshold(color="orange", value=1.0),
+            Threshold(color="red", value=10.0),
+        ),
         queries=(
             Query(expr="sum by (type) (rate(errors_total[5m])) * 60", legend="{{type}} /min"),
         ),
@@ -191,8 +196,9 @@ HTTP_PANELS = (
         ),
         queries=(
             Query(
-                expr='100 * sum(rate(http_requests_total{status=~"5.."}[5m]))'
-                " / clamp_min(sum(rate(http_requests_total[5m])), 1e-9)",
+                # "or vector(0)": no 5xx yet is 0 %, not "No data".
+                expr=f'100 * (sum(rate(http_requests_total{{status=~"5..", {NOT_API}}}[5m]))'
+                f" or vector(0)) / clamp_min(sum(rate(http_requests_total{{{NOT_API}}}[5m])), 1e-9)",
                 legend="5xx %",
             ),
         ),

@@ -15,8 +15,10 @@ from boss._specs import (
 )
 from boss.database.instrumentation import OPERATIONS, POOL_STATES
 
-__all__ = ("DB_ALERTS", "DB_BUCKETS", "DB_METRICS", "DB_PANELS", "DB_RULE_TESTS")
+__all__ = ("DB_ALERTS", "DB_BUCKETS", "DB_METRICS", "DB_PANELS", "DB_ROW", "DB_RULE_TESTS")
 
+DB_ROW = "Core: database"
+"""The dashboard row of the database panels."""
 DB_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 DB_METRICS = (
@@ -130,6 +132,7 @@ DB_PANELS = (
     Panel(
         title="Database pool status",
         kind="timeseries",
+        row=DB_ROW,
         unit="short",
         description="Connections checked out, idle and in overflow, against the pool size.",
         queries=(Query(expr="sum by (state) (db_pool_connections)", legend="{{state}}"),),
@@ -137,6 +140,7 @@ DB_PANELS = (
     Panel(
         title="Database query duration p95",
         kind="timeseries",
+        row=DB_ROW,
         unit="s",
         thresholds=(
             Threshold(color="green"),
@@ -156,6 +160,7 @@ DB_PANELS = (
     Panel(
         title="Database query rate",
         kind="stat",
+        row=DB_ROW,
         unit="ops",
         width=6,
         height=4,

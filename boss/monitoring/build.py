@@ -28,6 +28,7 @@ from boss.monitoring.render_grafana import (
     dashboard,
     dashboards_provisioning,
     datasource_provisioning,
+    instance_dashboard,
 )
 from boss.monitoring.render_prometheus import (
     AnnotationKey,
@@ -93,6 +94,9 @@ def _render_files(
     board = dashboard(plugins, opts)
     _check_panel_ids(board)
     files["monitoring/grafana/dashboards/boss.json"] = dump_json(board)
+    per_instance = instance_dashboard(plugins, opts)
+    _check_panel_ids(per_instance)
+    files["monitoring/grafana/dashboards/boss-instances.json"] = dump_json(per_instance)
     files["monitoring/grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(
         opts
     )

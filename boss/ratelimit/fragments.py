@@ -18,8 +18,12 @@ __all__ = (
     "RATE_LIMIT_ALERTS",
     "RATE_LIMIT_METRICS",
     "RATE_LIMIT_PANELS",
+    "RATE_LIMIT_ROW",
     "RATE_LIMIT_RULE_TESTS",
 )
+
+RATE_LIMIT_ROW = "Core: rate limiting"
+"""The dashboard row of the rate limiter's panels."""
 
 RATE_LIMIT_METRICS = (
     MetricSpec(
@@ -116,6 +120,7 @@ RATE_LIMIT_PANELS = (
     Panel(
         title="Rate limit violations",
         kind="timeseries",
+        row=RATE_LIMIT_ROW,
         unit="short",
         description="Requests refused with 429 per minute, by route template.",
         thresholds=(Threshold(color="green"), Threshold(color="orange", value=10.0)),
@@ -129,6 +134,7 @@ RATE_LIMIT_PANELS = (
     Panel(
         title="Clients near their rate limit",
         kind="stat",
+        row=RATE_LIMIT_ROW,
         unit="short",
         width=6,
         height=4,

@@ -284,8 +284,18 @@ def test_dashboard_layout(example_build: Any) -> None:
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     rows = [p for p in panels if p["type"] == "row"]
-    assert [r["title"] for r in rows] == [i.plugin.display_title for i in loaded if i.plugin.panels]
+    expected_rows = [
+        panel.row or item.plugin.display_title for item in loaded for panel in item.plugin.panels
+    ]
+    assert [r["title"] for r in rows] == list(dict.fromkeys(expected_rows))
+    assert {"Core: HTTP", "Core: database", "Core: rate limiting"} <= {r["title"] for r in rows}
     assert all(r["collapsed"] is False for r in rows)
+    names = [v["name"] for v in board["templating"]["list"]]
+    assert names == ["datasource", "job", "cluster", "environment", "instance"]
+    for variable in board["templating"]["list"][1:]:
+        assert variable["multi"] is True
+        assert variable["includeAll"] is True
+        assert variable["allValue"] == ".*"
     cells: set[tuple[int, int]] = set()
     for panel in panels:
         pos = panel["gridPos"]
@@ -306,9 +316,30 @@ def test_dashboard_layout(example_build: Any) -> None:
             assert panel["options"]["legend"]["showLegend"] is True
         for target in panel["targets"]:
             assert check_query(target["expr"], catalogue) == [], panel["title"]
+            expr = target["expr"]
+            for variable in ("job", "cluster", "environment", "instance"):
+                assert f'{variable}=~"${variable}"' in expr, (panel["title"], expr)
+            assert not re.search(r"\[(\d+[sm])\]", expr.replace("[15m]", "")), expr
+        assert any(link["title"].startswith("Explore") for link in panel["links"])
     titles = {p["title"] for p in panels}
     for item in loaded:
         assert {p.title for p in item.plugin.panels} <= titles
+
+
+def test_panels_link_their_runbooks_and_a_per_instance_dashboard_exists(
+    example_build: Any,
+) -> None:
+    _, _, files, _ = example_build
+    board = json.loads(files["monitoring/grafana/dashboards/boss.json"])
+    by_title = {p["title"]: p for p in board["panels"]}
+    links = [link["title"] for link in by_title["HTTP error rate %"]["links"]]
+    assert "Runbook: HighErrorRate" in links
+    per_instance = json.loads(files["monitoring/grafana/dashboards/boss-instances.json"])
+    assert per_instance["uid"] != board["uid"]
+    (row,) = [p for p in per_instance["panels"] if p["type"] == "row"]
+    assert row["repeat"] == "instance"
+    assert per_instance["templating"] == board["templating"]
+    assert board["links"][0]["tags"] == ["boss"]
 
 
 def test_panel_ids_are_stable_when_plugins_come_and_go(example_build: Any) -> None:
@@ -450,8 +481,8 @@ SEED_PANELS = (
     "Error rate",
     "AI request duration p95",
     "Discord messages sent (msg/min)",
-    "Total tasks created",
-    "Total tasks completed",
+    "Tasks in the database",  # was "Total tasks created": it shows the current count
+    "Tasks in status completed",
     "Database query rate",
     "HTTP error rate %",
 )
@@ -474,7 +505,7 @@ def test_committed_files_carry_every_panel_and_alert_ops_expect() -> None:
     assert [t for t in SEED_PANELS if t not in titles] == []
     kinds = {p["title"]: p["type"] for p in board["panels"]}
     assert kinds["Tasks by status"] == "piechart"
-    for stat in ("Total tasks created", "Total tasks completed", "Database query rate"):
+    for stat in ("Tasks in the database", "Tasks in status completed", "Database query rate"):
         assert kinds[stat] == "stat"
     severities = {}
     for path in (REPO / "monitoring/prometheus/rules").glob("*.yml"):

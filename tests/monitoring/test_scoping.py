@@ -60,7 +60,8 @@ def test_every_selector_of_a_rewritten_rule_names_the_job() -> None:
         "((sum(increase(tasks_completed_total[1d])) or vector(0)) == 0)"
     )
     refs = read_query(scope_expr(expr, RULES))
-    assert refs.selectors and all("job" in s.labels for s in refs.selectors)
+    assert refs.selectors
+    assert all("job" in s.labels for s in refs.selectors)
     assert {"job", "region", "environment"} <= refs.grouping
 
 

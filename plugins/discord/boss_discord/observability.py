@@ -61,6 +61,22 @@ RULE_TESTS = (
         ),
     ),
     RuleTest(
+        name="the first failure of a series exported at 0 from start-up fires (15 s scrapes)",
+        interval="15s",
+        input_series=(
+            Series(series=_SENT, values="0+1x80"),
+            Series(series=_FAILED, values="0x40 1x40"),
+        ),
+        alert_rule_test=(
+            AlertTest(eval_time="9m", alertname="DiscordSendFailures"),
+            AlertTest(
+                eval_time="16m",
+                alertname="DiscordSendFailures",
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning", "channel": "tasks"}),),
+            ),
+        ),
+    ),
+    RuleTest(
         name="DiscordSendFailures stays quiet while every message is sent",
         input_series=(
             Series(series=_SENT, values="0+2x30"),

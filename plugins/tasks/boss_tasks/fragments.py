@@ -144,20 +144,23 @@ TASK_PANELS = (
         ),
     ),
     Panel(
-        title="Total tasks created",
+        title="Tasks in the database",
         kind="stat",
         width=6,
         height=4,
-        description="Every task in the database (survives restarts, unlike the counters).",
+        description=(
+            "Every task in the database now, in any status (deleted tasks are not counted;"
+            " survives restarts, unlike the counters)."
+        ),
         thresholds=(Threshold(color="blue"),),
         queries=(Query(expr="sum(max by (status) (tasks_by_status))", legend="tasks"),),
     ),
     Panel(
-        title="Total tasks completed",
+        title="Tasks in status completed",
         kind="stat",
         width=6,
         height=4,
-        description="Tasks currently in status completed, database-wide.",
+        description="Tasks currently in status completed, database-wide (reopened ones leave it).",
         thresholds=(Threshold(color="green"),),
         queries=(Query(expr='max(tasks_by_status{status="completed"})', legend="completed"),),
     ),
