@@ -89,6 +89,15 @@ def monitoring() -> None:
     help="Scrape the replicas listed in a file_sd file.",
 )
 @click.option(
+    "--scrape-config-file",
+    "scrape_config_files",
+    envvar="BOSS_MONITORING__SCRAPE_CONFIG_FILE",
+    show_envvar=True,
+    multiple=True,
+    metavar="PATH",
+    help="A file of further scrape configs (other apps in the same Prometheus; repeatable).",
+)
+@click.option(
     "--job",
     envvar="BOSS_MONITORING__JOB",
     show_envvar=True,
@@ -284,6 +293,7 @@ def build(
     check: bool,
     targets: tuple[str, ...],
     targets_file: str | None,
+    scrape_config_files: tuple[str, ...],
     job: str,
     deployment_labels: tuple[str, ...],
     cluster: str,
@@ -317,6 +327,7 @@ def build(
     opts = BuildOptions(
         targets=targets or ("boss:8000",),
         targets_file=targets_file,
+        scrape_config_files=scrape_config_files,
         job=job,
         deployment_labels=deployment_labels,
         cluster=cluster,

@@ -33,6 +33,9 @@ class BuildOptions:
     targets_file: str | None = None
     """A Prometheus file_sd file listing the boss replicas (as Prometheus sees its path)."""
     metrics_path: str = "/metrics"
+    scrape_config_files: tuple[str, ...] = ()
+    """Files of further scrape configs (other apps the same Prometheus scrapes), listed in
+    ``scrape_config_files`` as Prometheus sees their paths; boss's rules ignore their jobs."""
     job: str = "boss"
     """The scrape job of boss's replicas; every generated rule and panel selects only it."""
     deployment_labels: tuple[str, ...] = ("cluster", "environment")

@@ -138,6 +138,8 @@ def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
             {"job_name": "grafana", "static_configs": [{"targets": [opts.grafana]}]},
         ],
     }
+    if opts.scrape_config_files:
+        config["scrape_config_files"] = list(opts.scrape_config_files)
     if opts.remote_write_url:
         remote: dict[str, Any] = {"url": opts.remote_write_url}
         if opts.remote_write_token_file:

@@ -432,9 +432,24 @@ def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
             "critical=/tmp/pager",
             "--group-wait-warning",
             "2s",
+            "--job",
+            "api",
+            "--deployment-labels",
+            "region, environment",
+            "--deadmans-switch-url-file",
+            "/run/secrets/dms",
+            "--alertmanager-external-url",
+            "https://am.example.com/",
+            "--prometheus-external-url",
+            "https://prom.example.com",
+            "--scrape-config-file",
+            "/etc/prometheus/others.yml",
         ],
     )
     assert done.exit_code == 0, done.output
+    rules = (tmp_path / "monitoring/prometheus/rules/core.yml").read_text()
+    assert 'up{job="api"}' in rules
+    assert "by (job, region, environment)" in rules
     prom = yaml.safe_load((tmp_path / "monitoring/prometheus/prometheus.yml").read_text())
     assert prom["global"]["external_labels"] == {"cluster": "eu-2", "environment": "staging"}
     assert prom["scrape_configs"][0]["static_configs"][0]["targets"] == [
@@ -454,6 +469,16 @@ def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
     }
     waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"][1:]}
     assert waits == {"discord-critical": "0s", "discord-warning": "2s", "discord-info": "5m"}
+    assert am["route"]["group_by"] == ["alertname", "job", "region", "environment"]
+    receivers = {r["name"]: r for r in am["receivers"]}
+    assert receivers["deadmans-switch"]["webhook_configs"] == [
+        {"url_file": "/run/secrets/dms", "send_resolved": False}
+    ]
+    message = receivers["discord-critical"]["discord_configs"][0]["message"]
+    assert "https://am.example.com/#/silences/new" in message
+    assert '"https://prom.example.com" .GeneratorURL' in message
+    assert prom["scrape_config_files"] == ["/etc/prometheus/others.yml"]
+    assert prom["scrape_configs"][0]["job_name"] == "api"
 
 
 def test_cli_rejects_bad_options(tmp_path: Path) -> None:
@@ -464,6 +489,9 @@ def test_cli_rejects_bad_options(tmp_path: Path) -> None:
     done = runner.invoke(cli, ["monitoring", "build", "--discord-webhook-file", "page=/x"])
     assert done.exit_code == 2
     assert "SEVERITY=PATH" in done.output
+    done = runner.invoke(cli, ["monitoring", "build", "--deployment-labels", "cluster,env-name"])
+    assert done.exit_code == 2
+    assert "'env-name' is not a Prometheus label name" in done.output
     done = runner.invoke(cli, ["monitoring", "check", "--out", str(tmp_path)])
     assert done.exit_code == 1
     assert "run `boss monitoring build` first" in done.output
