@@ -267,6 +267,30 @@ def test_watchdog_goes_to_the_deadmans_switch_and_never_to_discord(
     assert any("HighErrorRate" in text and "production" in text for text in texts), texts
 
 
+def test_two_deployments_never_share_a_notification(
+    start_alertmanager: Start, discord: DiscordServer
+) -> None:
+    url = start_alertmanager()
+    _post(
+        url,
+        [
+            _alert("HighErrorRate", "critical", instance="a:8000"),
+            _alert("HighErrorRate", "critical", environment="staging", instance="b:8000"),
+        ],
+    )
+    discord.wait_for(2)
+    titles = sorted(m.body["embeds"][0]["title"] for m in discord.messages)
+    assert titles == [
+        "[FIRING:1] HighErrorRate (critical) boss/eu-1/production",
+        "[FIRING:1] HighErrorRate (critical) boss/eu-1/staging",
+    ]
+    staging = next(m.body for m in discord.messages if "staging" in m.body["embeds"][0]["title"])
+    body = staging["embeds"][0]["description"]
+    assert "environment=staging instance=b:8000" in body
+    assert "Runbook:" in body
+    assert "/#/silences/new?filter=" in body
+
+
 def test_committed_alertmanager_config_is_the_default_one() -> None:
     """The committed config is what the defaults render for the project's own plugins."""
     from boss.monitoring import load_fragments

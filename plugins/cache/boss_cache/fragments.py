@@ -168,7 +168,11 @@ CACHE_PANELS = (
         ),
         queries=(
             Query(
-                expr=(f"100 * sum(rate({_HIT}[5m])) / clamp_min(sum(rate({_LOOKUPS}[5m])), 1e-9)"),
+                # "or vector(0)": lookups without a hit yet are 0 %, not "No data".
+                expr=(
+                    f"100 * (sum(rate({_HIT}[5m])) or vector(0))"
+                    f" / clamp_min(sum(rate({_LOOKUPS}[5m])), 1e-9)"
+                ),
                 legend="hit rate",
             ),
         ),
