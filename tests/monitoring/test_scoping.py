@@ -115,3 +115,20 @@ def test_third_party_plugin_rules_and_panels_are_scoped(
     board = files["monitoring/grafana/dashboards/boss.json"]
     assert "[5m]" not in board
     assert '\\"$job\\"' in board or 'job=~\\"$job\\"' in board
+
+
+def test_every_committed_rule_selects_boss_or_prometheus_itself() -> None:
+    """The committed rules: plugin groups scoped to job="boss", the meta group to its own."""
+    from .conftest import REPO
+
+    for path in sorted((REPO / "monitoring/prometheus/rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                refs = read_query(rule["expr"])
+                for selector in refs.selectors:
+                    if group["name"] == "self_monitoring":
+                        assert "job" not in selector.labels, rule
+                    else:
+                        assert "job" in selector.labels, (path.name, rule["expr"])
+                if group["name"] != "self_monitoring" and "by (" in rule["expr"]:
+                    assert {"job", "cluster", "environment"} <= refs.grouping, rule["expr"]
