@@ -152,6 +152,10 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     runbook: str = ""
     """Runbook page name under ``docs/runbooks/``; defaults to the alert name."""
     labels: dict[str, str] = {}
+    inhibits: tuple[str, ...] = ()
+    """Names of alerts this one mutes while it fires, within the same deployment (equal
+    ``job`` and deployment labels): only for pairs where this alert explains the other,
+    never to mute a possible cause."""
 
     @property
     def runbook_page(self) -> str:
@@ -207,6 +211,10 @@ class ExpectedAlert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     exp_labels: dict[str, str] = {}
     exp_annotations: dict[str, str] | None = None
+    deployment: bool = True
+    """Whether the alert names its deployment: the build adds ``job``, the deployment labels
+    and (where the rule keeps it) ``instance`` that ``exp_labels`` leaves out. ``False`` for
+    an alert raised by ``absent(...)``, which carries only ``job``."""
 
 
 class AlertTest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -254,3 +262,6 @@ class Panel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     width: int = 12
     height: int = 8
     decimals: int | None = None
+    row: str = ""
+    """Title of the dashboard row the panel goes in; empty means the plugin's own row. A
+    plugin with several areas (the core: HTTP, database, rate limiting) gives each a row."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from boss._specs import DURATION_RE, SEVERITIES
+from boss._specs import DURATION_RE, LABEL_NAME_RE, SEVERITIES
 from boss.cli._errors import fail, settings_or_exit
 from boss.monitoring import (
     BuildError,
@@ -72,6 +72,14 @@ def _dns_label(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _labels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    labels = tuple(part.strip() for part in value.split(",") if part.strip())
+    for label in labels:
+        if not LABEL_NAME_RE.match(label) or label.startswith("__"):
+            raise click.BadParameter(f"{label!r} is not a Prometheus label name")
+    return labels
+
+
 @click.group()
 def monitoring() -> None:
     """Generate and check the Prometheus, Alertmanager and Grafana configs."""
@@ -101,6 +109,33 @@ def monitoring() -> None:
     show_envvar=True,
     metavar="PATH",
     help="Scrape the replicas listed in a file_sd file.",
+)
+@click.option(
+    "--scrape-config-file",
+    "scrape_config_files",
+    envvar="BOSS_MONITORING__SCRAPE_CONFIG_FILE",
+    show_envvar=True,
+    multiple=True,
+    metavar="PATH",
+    help="A file of further scrape configs (other apps in the same Prometheus; repeatable).",
+)
+@click.option(
+    "--job",
+    envvar="BOSS_MONITORING__JOB",
+    show_envvar=True,
+    default="boss",
+    show_default=True,
+    help="Scrape job of boss's replicas; every generated rule and panel selects only it.",
+)
+@click.option(
+    "--deployment-labels",
+    envvar="BOSS_MONITORING__DEPLOYMENT_LABELS",
+    show_envvar=True,
+    default="cluster,environment",
+    show_default=True,
+    callback=_labels,
+    metavar="LABEL,...",
+    help="Labels that tell deployments apart: alerts keep them, Alertmanager groups by them.",
 )
 @click.option(
     "--cluster",
@@ -239,12 +274,34 @@ def monitoring() -> None:
     callback=_duration,
 )
 @click.option(
+    "--prometheus-external-url",
+    envvar="BOSS_MONITORING__PROMETHEUS_EXTERNAL_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="Prometheus as ops reach it: notifications link each alert's source there.",
+)
+@click.option(
+    "--alertmanager-external-url",
+    envvar="BOSS_MONITORING__ALERTMANAGER_EXTERNAL_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="Alertmanager as ops reach it: notifications carry a silence link there.",
+)
+@click.option(
+    "--deadmans-switch-url-file",
+    envvar="BOSS_MONITORING__DEADMANS_SWITCH_URL_FILE",
+    show_envvar=True,
+    metavar="PATH",
+    help="File with the dead man's switch URL the Watchdog alert pings (never Discord).",
+)
+@click.option(
     "--runbook-url-base",
     envvar="BOSS_MONITORING__RUNBOOK_URL_BASE",
     show_envvar=True,
     default="docs/runbooks",
     show_default=True,
-    help="Prefix of runbook_url annotations (e.g. your repository's web URL of docs/runbooks).",
+    help="Prefix of runbook_url annotations. Required in production: set your repository's web "
+    "URL of docs/runbooks (relative links are not clickable in Discord).",
 )
 @click.option(
     "--runbooks-dir",
@@ -314,6 +371,9 @@ def build(
     check: bool,
     targets: tuple[str, ...],
     targets_file: str | None,
+    scrape_config_files: tuple[str, ...],
+    job: str,
+    deployment_labels: tuple[str, ...],
     cluster: str,
     environment: str,
     scrape_interval: str,
@@ -331,6 +391,9 @@ def build(
     group_wait_info: str,
     group_interval: str,
     repeat_interval: str,
+    prometheus_external_url: str | None,
+    alertmanager_external_url: str | None,
+    deadmans_switch_url_file: str | None,
     runbook_url_base: str,
     runbooks_dir: Path | None,
     kubernetes_namespace: str,
@@ -347,6 +410,9 @@ def build(
     opts = BuildOptions(
         targets=targets or ("boss:8000",),
         targets_file=targets_file,
+        scrape_config_files=scrape_config_files,
+        job=job,
+        deployment_labels=deployment_labels,
         cluster=cluster,
         environment=environment,
         scrape_interval=scrape_interval,
@@ -364,6 +430,9 @@ def build(
         group_wait_info=group_wait_info,
         group_interval=group_interval,
         repeat_interval=repeat_interval,
+        prometheus_external_url=prometheus_external_url,
+        alertmanager_external_url=alertmanager_external_url,
+        deadmans_switch_url_file=deadmans_switch_url_file,
         runbook_url_base=runbook_url_base,
         runbooks_dir=runbooks_dir,
         kubernetes_namespace=kubernetes_namespace,

@@ -15,8 +15,10 @@ from boss._specs import (
 )
 from boss.database.instrumentation import OPERATIONS, POOL_STATES
 
-__all__ = ("DB_ALERTS", "DB_BUCKETS", "DB_METRICS", "DB_PANELS", "DB_RULE_TESTS")
+__all__ = ("DB_ALERTS", "DB_BUCKETS", "DB_METRICS", "DB_PANELS", "DB_ROW", "DB_RULE_TESTS")
 
+DB_ROW = "Core: database"
+"""The dashboard row of the database panels."""
 DB_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 DB_METRICS = (
@@ -73,9 +75,11 @@ DB_ALERTS = (
 )
 
 
-def _bucket(job: str, le: str, values: str) -> Series:
+def _bucket(job: str | None, le: str, values: str) -> Series:
+    """A bucket of boss (``job=None``: the build stamps its job) or of a foreign job."""
+    scope = f'job="{job}", ' if job else ""
     return Series(
-        series=f'db_query_duration_seconds_bucket{{job="{job}", operation="select", le="{le}"}}',
+        series=f'db_query_duration_seconds_bucket{{{scope}operation="select", le="{le}"}}',
         values=values,
     )
 
@@ -85,11 +89,11 @@ DB_RULE_TESTS = (
         name="DatabasePoolExhaustion fires after 2 minutes above 5 overflow connections",
         input_series=(
             Series(
-                series='db_pool_connections{job="boss", instance="a:8000", state="overflow"}',
+                series='db_pool_connections{instance="a:8000", state="overflow"}',
                 values="0 2 8 8 8 8 8 8",
             ),
             Series(
-                series='db_pool_connections{job="boss", instance="b:8000", state="overflow"}',
+                series='db_pool_connections{instance="b:8000", state="overflow"}',
                 values="0 5 5 5 5 5 5 5",
             ),
         ),
@@ -99,9 +103,7 @@ DB_RULE_TESTS = (
                 eval_time="6m",
                 alertname="DatabasePoolExhaustion",
                 exp_alerts=(
-                    ExpectedAlert(
-                        exp_labels={"severity": "warning", "job": "boss", "instance": "a:8000"}
-                    ),
+                    ExpectedAlert(exp_labels={"severity": "warning", "instance": "a:8000"}),
                 ),
             ),
         ),
@@ -109,9 +111,9 @@ DB_RULE_TESTS = (
     RuleTest(
         name="HighDatabaseLatency fires when p95 is above 1 s, not when queries are fast",
         input_series=(
-            _bucket("boss", "0.5", "0+1x20"),
-            _bucket("boss", "2.5", "0+100x20"),
-            _bucket("boss", "+Inf", "0+100x20"),
+            _bucket(None, "0.5", "0+1x20"),
+            _bucket(None, "2.5", "0+100x20"),
+            _bucket(None, "+Inf", "0+100x20"),
             _bucket("fast", "0.5", "0+100x20"),
             _bucket("fast", "+Inf", "0+100x20"),
         ),
@@ -120,7 +122,7 @@ DB_RULE_TESTS = (
             AlertTest(
                 eval_time="15m",
                 alertname="HighDatabaseLatency",
-                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning", "job": "boss"}),),
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning"}),),
             ),
         ),
     ),
@@ -130,6 +132,7 @@ DB_PANELS = (
     Panel(
         title="Database pool status",
         kind="timeseries",
+        row=DB_ROW,
         unit="short",
         description="Connections checked out, idle and in overflow, against the pool size.",
         queries=(Query(expr="sum by (state) (db_pool_connections)", legend="{{state}}"),),
@@ -137,6 +140,7 @@ DB_PANELS = (
     Panel(
         title="Database query duration p95",
         kind="timeseries",
+        row=DB_ROW,
         unit="s",
         thresholds=(
             Threshold(color="green"),
@@ -156,6 +160,7 @@ DB_PANELS = (
     Panel(
         title="Database query rate",
         kind="stat",
+        row=DB_ROW,
         unit="ops",
         width=6,
         height=4,

@@ -27,6 +27,7 @@ from boss.monitoring.render_grafana import (
     dashboard,
     dashboards_provisioning,
     datasource_provisioning,
+    instance_dashboard,
 )
 from boss.monitoring.render_kubernetes import KUBERNETES_DIR, kubernetes_files
 from boss.monitoring.render_prometheus import (
@@ -36,9 +37,12 @@ from boss.monitoring.render_prometheus import (
     prometheus_yml,
     rule_files_for_tests,
     rules_yml,
+    scoped_alerts,
+    scoped_recording_rules,
     tests_yml,
 )
 from boss.monitoring.runbooks import RUNBOOKS_OUT, is_generated, runbook_files
+from boss.monitoring.self_monitoring import SELF_MONITORING, is_scoped, self_monitoring
 from boss.monitoring.tools import find_tool, run_tool
 from boss.monitoring.validate import validate
 from boss.monitoring.yamlout import dump_json
@@ -84,18 +88,22 @@ def _render_files(
             files[f"monitoring/prometheus/rules/{item.name}.yml"] = rules_yml(item, opts)
     for item in loaded:
         if item.plugin.rule_tests:
-            tests = tests_yml(item, loaded, annotations.get(item.name, {}))
+            tests = tests_yml(item, loaded, annotations.get(item.name, {}), opts)
             for name, text in tests.items():
                 files[f"{_TESTS}/{name}"] = text
-    files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts)
-    board = dashboard(loaded)
+    files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts, loaded)
+    plugins = [item for item in loaded if is_scoped(item)]
+    board = dashboard(plugins, opts)
     _check_panel_ids(board)
     files["monitoring/grafana/dashboards/boss.json"] = dump_json(board)
+    per_instance = instance_dashboard(plugins, opts)
+    _check_panel_ids(per_instance)
+    files["monitoring/grafana/dashboards/boss-instances.json"] = dump_json(per_instance)
     files["monitoring/grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(
         opts
     )
     files["monitoring/grafana/provisioning/dashboards/boss.yml"] = dashboards_provisioning()
-    files["docs/metrics.md"] = metrics_md(loaded)
+    files["docs/metrics.md"] = metrics_md(plugins)
     return dict(sorted(files.items()))
 
 
@@ -109,7 +117,9 @@ def _check_panel_ids(board: dict[str, Any]) -> None:
         seen[panel["id"]] = panel["title"]
 
 
-def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Problem]:
+def _promql_syntax(
+    loaded: Sequence[LoadedPlugin], opts: BuildOptions, promtool: str
+) -> list[Problem]:
     """Let promtool parse every query and alert template, one group per fragment query.
 
     One group each means promtool's error names the group, which maps back to the plugin
@@ -123,9 +133,9 @@ def _promql_syntax(loaded: Sequence[LoadedPlugin], promtool: str) -> list[Proble
         where.append((item, fragment))
 
     for item in loaded:
-        for rule in item.plugin.recording_rules:
+        for rule in scoped_recording_rules(item, opts):
             add(item, f"recording rule {rule.record!r}", {"record": "q", "expr": rule.expr})
-        for alert in item.plugin.alerts:
+        for alert in scoped_alerts(item, opts):
             add(
                 item,
                 f"alert {alert.name!r}",
@@ -251,7 +261,8 @@ def _cache_key(
     """What promtool's annotations for a plugin's tests depend on: tests, rules, promtool."""
     tool = Path(promtool).stat()
     parts = [f"{promtool}:{tool.st_size}:{tool.st_mtime_ns}"]
-    parts += [f"{name}\0{text}" for name, text in sorted(tests_yml(item, loaded, {}).items())]
+    tests = tests_yml(item, loaded, {}, opts)
+    parts += [f"{name}\0{text}" for name, text in sorted(tests.items())]
     by_name = {other.name: other for other in loaded}
     for name in rule_files_for_tests(item, loaded):
         other = by_name[name.removesuffix(".yml")]
@@ -294,7 +305,7 @@ def _rule_tests(
     """
     by_name = {item.name: item for item in loaded}
     tested = [item for item in loaded if item.plugin.rule_tests]
-    open_keys = {item.name: set(open_annotation_keys(item)) for item in tested}
+    open_keys = {item.name: set(open_annotation_keys(item, opts, loaded)) for item in tested}
     keys = (
         {item.name: _cache_key(item, loaded, opts, promtool) for item in tested}
         if opts.cache_dir
@@ -364,11 +375,17 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
     the queries and run the rule unit tests.
     """
     opts = opts or BuildOptions()
+    taken = [item.where for item in loaded if item.name == SELF_MONITORING]
+    if taken:
+        raise BuildError(
+            [f"{taken[0]}: the name {SELF_MONITORING!r} is the build's own meta-alert group"]
+        )
+    loaded = [*loaded, self_monitoring()]
     problems = validate(loaded, opts.runbooks_dir)
     if problems:
         raise BuildError(problems)
     promtool = find_tool("promtool")
-    problems = _promql_syntax(loaded, promtool)
+    problems = _promql_syntax(loaded, opts, promtool)
     if problems:
         raise BuildError(problems)
     files, problems = _rule_tests(loaded, opts, promtool)

@@ -13,7 +13,7 @@ from boss.loader import LoadedPlugin
 from boss.monitoring.labels import result_labels
 from boss.monitoring.promql import PromQLReadError, read_query
 
-__all__ = ("ALWAYS_LABELS", "Catalogue", "SeriesInfo")
+__all__ = ("ALWAYS_LABELS", "SELF_SERIES", "Catalogue", "SeriesInfo")
 
 ALWAYS_LABELS = frozenset({"job", "instance", "cluster", "environment"})
 """Labels every series has: target labels from scraping plus the external labels."""
@@ -26,6 +26,24 @@ _SCRAPE_SERIES = (
     "scrape_series_added",
 )
 
+SELF_SERIES: dict[str, tuple[str, frozenset[str]]] = {
+    "prometheus_rule_evaluation_failures_total": ("prometheus", frozenset({"rule_group"})),
+    "prometheus_rule_group_iterations_missed_total": ("prometheus", frozenset({"rule_group"})),
+    "prometheus_notifications_alertmanagers_discovered": ("prometheus", frozenset()),
+    "prometheus_notifications_dropped_total": ("prometheus", frozenset()),
+    "prometheus_notifications_errors_total": ("prometheus", frozenset({"alertmanager"})),
+    "prometheus_notifications_sent_total": ("prometheus", frozenset({"alertmanager"})),
+    "prometheus_config_last_reload_successful": ("prometheus", frozenset()),
+    "alertmanager_notifications_failed_total": (
+        "alertmanager",
+        frozenset({"integration", "reason"}),
+    ),
+    "alertmanager_notifications_total": ("alertmanager", frozenset({"integration"})),
+    "alertmanager_config_last_reload_successful": ("alertmanager", frozenset()),
+}
+"""Prometheus's and Alertmanager's own series (a small catalogue): owner and labels. The
+meta-alerts read them, and the build's scoping leaves their selectors alone."""
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesInfo:
@@ -35,7 +53,7 @@ class SeriesInfo:
     labels: frozenset[str] | None
     """Its labels besides ``ALWAYS_LABELS``; ``None`` means any label may appear."""
     owner: str
-    """The plugin that declares it, or ``prometheus`` for Prometheus's own series."""
+    """The plugin that declares it, or ``prometheus``/``alertmanager`` for their own series."""
     metric: str
     """The declared metric (or recording rule) it belongs to."""
     origin: str
@@ -51,6 +69,8 @@ class Catalogue:
         self.series: dict[str, SeriesInfo] = {}
         for name in _SCRAPE_SERIES:
             self.series[name] = SeriesInfo(name, frozenset(), "prometheus", name, "builtin")
+        for name, (owner, labels) in SELF_SERIES.items():
+            self.series[name] = SeriesInfo(name, labels, owner, name, "builtin")
         for name in ("ALERTS", "ALERTS_FOR_STATE"):
             self.series[name] = SeriesInfo(name, None, "prometheus", name, "builtin")
         for item in loaded:

@@ -36,13 +36,20 @@ def _webhooks() -> dict[str, str]:
 class BuildOptions:
     """Inputs of ``boss monitoring build`` besides the installed plugins."""
 
-    job: str = "boss"
-    """The ``job`` label of boss's series (the operator's ServiceMonitor sets it too)."""
     targets: tuple[str, ...] = ("boss:8000",)
     """``host:port`` of every boss replica Prometheus scrapes (ignored with ``targets_file``)."""
     targets_file: str | None = None
     """A Prometheus file_sd file listing the boss replicas (as Prometheus sees its path)."""
     metrics_path: str = "/metrics"
+    scrape_config_files: tuple[str, ...] = ()
+    """Files of further scrape configs (other apps the same Prometheus scrapes), listed in
+    ``scrape_config_files`` as Prometheus sees their paths; boss's rules ignore their jobs."""
+    job: str = "boss"
+    """The scrape job of boss's replicas; every generated rule and panel selects only it (the
+    operator's ServiceMonitor sets it too)."""
+    deployment_labels: tuple[str, ...] = ("cluster", "environment")
+    """Labels that tell deployments apart (target or external labels): every alert keeps
+    them, Alertmanager groups and inhibits by them, the dashboard has a variable for each."""
     cluster: str = "boss"
     """The ``cluster`` external label on every series and alert leaving Prometheus."""
     environment: str = "production"
@@ -67,6 +74,13 @@ class BuildOptions:
     group_wait_info: str = "5m"
     group_interval: str = "5m"
     repeat_interval: str = "12h"
+    prometheus_external_url: str | None = None
+    """Prometheus's address as ops reach it: notifications link each alert's source there."""
+    alertmanager_external_url: str | None = None
+    """Alertmanager's address as ops reach it: notifications carry a silence link there."""
+    deadmans_switch_url_file: str | None = None
+    """File holding the dead man's switch URL (healthchecks-style) the ``Watchdog`` alert
+    is sent to every minute; without it the Watchdog goes to a receiver that sends nothing."""
     runbook_url_base: str = "docs/runbooks"
     """Prefix of each alert's ``runbook_url`` annotation (set it to your repository's web URL)."""
     runbooks_dir: Path | None = None

@@ -13,7 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ("PromQLReadError", "QueryRefs", "Selector", "read_query", "read_series")
+__all__ = (
+    "AGGREGATIONS",
+    "PromQLReadError",
+    "QueryRefs",
+    "Selector",
+    "Token",
+    "read_query",
+    "read_series",
+    "tokenize",
+)
 
 
 class PromQLReadError(ValueError):
@@ -272,3 +281,16 @@ def read_series(series: str) -> Selector:
     if len(refs.selectors) != 1 or refs.selectors[0].metric is None:
         raise PromQLReadError(f"{series!r} is not a single series with a name")
     return refs.selectors[0]
+
+
+Token = _Tok
+"""One token of a query: ``kind`` (ident, string, number, var, op), ``text`` and offset ``pos``."""
+AGGREGATIONS = _AGGREGATIONS
+"""Names of PromQL's aggregation operators (they take ``by``/``without`` clauses)."""
+
+
+def tokenize(expr: str) -> list[Token]:
+    """The tokens of ``expr`` without white space and comments, brackets checked for balance."""
+    toks = _tokens(expr)
+    _check_balance(toks)
+    return toks

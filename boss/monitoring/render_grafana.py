@@ -10,26 +10,36 @@ top-level keys of a provisioned dashboard and ignores them).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from boss._specs import Panel, Threshold
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
+from boss.monitoring.promql import PromQLReadError, read_query
+from boss.monitoring.render_prometheus import runbook_url
+from boss.monitoring.scoping import Scope, panel_scope, scope_expr
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_json, dump_yaml
 
 __all__ = (
     "DASHBOARD_NAME",
     "DATASOURCE_UID",
+    "INSTANCE_DASHBOARD",
     "dashboard",
     "dashboard_json",
     "dashboards_provisioning",
     "datasource_provisioning",
+    "instance_dashboard",
     "layout",
     "stable_id",
+    "variables",
 )
 
 DASHBOARD_NAME = "boss"
+INSTANCE_DASHBOARD = "boss-instances"
+_HISTOGRAM = ("_bucket", "_sum", "_count")
 DATASOURCE_UID = "boss-prometheus"
 GRID_WIDTH = 24
 SCHEMA_VERSION = 39  # Grafana 11.0; later 11.x releases migrate it on load
@@ -157,14 +167,14 @@ def _field_defaults(panel: Panel) -> dict[str, Any]:
     return defaults
 
 
-def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
+def _panel(plugin: str, panel: Panel, pos: dict[str, int], scope: Scope) -> dict[str, Any]:
     instant = panel.kind in ("piechart", "table")
     targets = []
     for index, query in enumerate(panel.queries):
         target: dict[str, Any] = {
             "datasource": _DATASOURCE,
             "editorMode": "code",
-            "expr": query.expr,
+            "expr": scope_expr(query.expr, scope),
             "legendFormat": query.legend or "__auto",
             "refId": chr(ord("A") + index),
             "range": not (query.instant or instant),
@@ -186,27 +196,218 @@ def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
-    """The dashboard as a JSON-ready dict: a row per plugin that has panels."""
+def _variable(name: str, label: str, query: str, default: str | None) -> dict[str, Any]:
+    """A multi-select query variable with an "All" option matching every value (or none)."""
+    current = (
+        {"selected": True, "text": [default], "value": [default]}
+        if default
+        else {"selected": True, "text": ["All"], "value": ["$__all"]}
+    )
+    return {
+        "allValue": ".*",
+        "current": current,
+        "datasource": _DATASOURCE,
+        "hide": 0,
+        "includeAll": True,
+        "label": label,
+        "multi": True,
+        "name": name,
+        "options": [],
+        "query": {
+            "qryType": 1,
+            "query": query,
+            "refId": "PrometheusVariableQueryEditor-VariableQuery",
+        },
+        "refresh": 2,
+        "regex": "",
+        "skipUrlSync": False,
+        "sort": 1,
+        "type": "query",
+    }
+
+
+def variables(opts: BuildOptions) -> list[dict[str, Any]]:
+    """Datasource, job, one per deployment label, and instance: every panel query uses them."""
+    found = [
+        {
+            "current": {"selected": False, "text": "Prometheus", "value": DATASOURCE_UID},
+            "hide": 0,
+            "includeAll": False,
+            "label": "Data source",
+            "multi": False,
+            "name": "datasource",
+            "options": [],
+            "query": "prometheus",
+            "refresh": 1,
+            "regex": "",
+            "skipUrlSync": False,
+            "type": "datasource",
+        },
+        _variable("job", "Job", "label_values(up, job)", opts.job),
+    ]
+    narrowed = 'job=~"$job"'
+    for label in opts.deployment_labels:
+        if label == "job":
+            continue
+        found.append(
+            _variable(label, label.capitalize(), f"label_values(up{{{narrowed}}}, {label})", None)
+        )
+        narrowed += f', {label}=~"${label}"'
+    found.append(
+        _variable("instance", "Instance", f"label_values(up{{{narrowed}}}, instance)", None)
+    )
+    return found
+
+
+def _rows(item: LoadedPlugin) -> dict[str, list[Panel]]:
+    """The plugin's panels by row title, rows in the order their first panel is declared."""
+    rows: dict[str, list[Panel]] = {}
+    for panel in item.plugin.panels:
+        rows.setdefault(panel.row or item.plugin.display_title, []).append(panel)
+    return rows
+
+
+def _row(row_id: int, title: str, y: int, repeat: str | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "collapsed": False,
+        "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
+        "id": row_id,
+        "panels": [],
+        "title": title,
+        "type": "row",
+    }
+    if repeat:
+        row["repeat"] = repeat
+    return row
+
+
+def _metrics(expr: str) -> set[str]:
+    try:
+        names = set(read_query(expr).metrics)
+    except PromQLReadError:
+        return set()
+    return names | {name.rsplit("_", 1)[0] for name in names if name.endswith(_HISTOGRAM)}
+
+
+def _links(panel: Panel, item: LoadedPlugin, opts: BuildOptions, scope: Scope) -> list[Any]:
+    """Drill-down: the runbook of each alert reading the panel's metrics, and Explore."""
+    shown = set().union(*(_metrics(q.expr) for q in panel.queries))
+    records = {r.record: r.expr for r in item.plugin.recording_rules}
+    links: list[dict[str, Any]] = []
+    base = opts.runbook_url_base.rstrip("/")
+    for alert in item.plugin.alerts:
+        used = _metrics(alert.expr)
+        for name in list(used):
+            if name in records:
+                used |= _metrics(records[name])
+        if used & shown:
+            links.append(
+                {
+                    "title": f"Runbook: {alert.name}",
+                    "url": runbook_url(alert, base),
+                    "targetBlank": True,
+                }
+            )
+    pane = {
+        "datasource": DATASOURCE_UID,
+        "queries": [
+            {
+                "refId": chr(ord("A") + i),
+                "expr": scope_expr(q.expr, scope),
+                "datasource": _DATASOURCE,
+            }
+            for i, q in enumerate(panel.queries)
+        ],
+        "range": {"from": "now-1h", "to": "now"},
+    }
+    panes = json.dumps({"a": pane}, separators=(",", ":"))
+    links.append(
+        {"title": "Explore these queries", "url": f"/explore?schemaVersion=1&panes={quote(panes)}"}
+    )
+    return links
+
+
+def _board_links() -> list[dict[str, Any]]:
+    """Links between the boss dashboards, keeping the time range and the variables."""
+    return [
+        {
+            "asDropdown": False,
+            "icon": "external link",
+            "includeVars": True,
+            "keepTime": True,
+            "tags": ["boss"],
+            "targetBlank": False,
+            "title": "boss dashboards",
+            "type": "dashboards",
+        }
+    ]
+
+
+def dashboard(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> dict[str, Any]:
+    """The dashboard as a JSON-ready dict: a row per plugin (or per area of a plugin)."""
+    opts = opts or BuildOptions()
+    scope = panel_scope(opts)
     panels: list[dict[str, Any]] = []
     y = 0
     for item in loaded:
-        if not item.plugin.panels:
-            continue
-        panels.append(
-            {
-                "collapsed": False,
-                "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
-                "id": stable_id(item.name, "__row__"),
-                "panels": [],
-                "title": item.plugin.display_title,
-                "type": "row",
-            }
-        )
-        positions, y = layout(item.plugin.panels, y + 1)
-        panels.extend(
-            _panel(item.name, p, pos) for p, pos in zip(item.plugin.panels, positions, strict=True)
-        )
+        for title, members in _rows(item).items():
+            row_id = (
+                stable_id(item.name, "__row__")
+                if title == item.plugin.display_title
+                else stable_id(item.name, "__row__", title)
+            )
+            panels.append(_row(row_id, title, y))
+            positions, y = layout(members, y + 1)
+            for panel, pos in zip(members, positions, strict=True):
+                entry = _panel(item.name, panel, pos, scope)
+                entry["links"] = _links(panel, item, opts, scope)
+                panels.append(entry)
+    return _board(
+        panels,
+        opts,
+        uid=_uid(DASHBOARD_NAME),
+        title="boss",
+        description=f"boss: every installed plugin's panels, a row per area. {GENERATED_NOTE}",
+    )
+
+
+def instance_dashboard(
+    loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None
+) -> dict[str, Any]:
+    """The per-instance drill-down: every time series panel again, one row per replica."""
+    opts = opts or BuildOptions()
+    scope = panel_scope(opts)
+    chosen = [
+        (item, panel)
+        for item in loaded
+        for panel in item.plugin.panels
+        if panel.kind == "timeseries"
+    ]
+    panels: list[dict[str, Any]] = [
+        _row(stable_id(INSTANCE_DASHBOARD, "__row__"), "Instance $instance", 0, repeat="instance")
+    ]
+    positions, _ = layout([panel for _, panel in chosen], 1)
+    for (item, panel), pos in zip(chosen, positions, strict=True):
+        entry = _panel(item.name, panel, pos, scope)
+        entry["id"] = stable_id(INSTANCE_DASHBOARD, item.name, panel.title)
+        entry["title"] = f"{panel.title} ({item.plugin.display_title})"
+        entry["links"] = _links(panel, item, opts, scope)
+        panels.append(entry)
+    return _board(
+        panels,
+        opts,
+        uid=_uid(INSTANCE_DASHBOARD),
+        title="boss: per instance",
+        description=(
+            "boss: every time series panel once per selected instance (a repeated row), to"
+            f" compare replicas. {GENERATED_NOTE}"
+        ),
+    )
+
+
+def _board(
+    panels: list[dict[str, Any]], opts: BuildOptions, *, uid: str, title: str, description: str
+) -> dict[str, Any]:
     return {
         "__generated": GENERATED_NOTE,
         "annotations": {
@@ -222,47 +423,30 @@ def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
                 }
             ]
         },
-        "description": f"boss: every installed plugin's panels, one row each. {GENERATED_NOTE}",
+        "description": description,
         "editable": False,
         "fiscalYearStartMonth": 0,
         "graphTooltip": 1,
         "id": None,
-        "links": [],
+        "links": _board_links(),
         "panels": panels,
         "refresh": "30s",
         "schemaVersion": SCHEMA_VERSION,
         "tags": ["boss", "generated"],
-        "templating": {
-            "list": [
-                {
-                    "current": {"selected": False, "text": "Prometheus", "value": DATASOURCE_UID},
-                    "hide": 0,
-                    "includeAll": False,
-                    "label": "Data source",
-                    "multi": False,
-                    "name": "datasource",
-                    "options": [],
-                    "query": "prometheus",
-                    "refresh": 1,
-                    "regex": "",
-                    "skipUrlSync": False,
-                    "type": "datasource",
-                }
-            ]
-        },
+        "templating": {"list": variables(opts)},
         "time": {"from": "now-6h", "to": "now"},
         "timepicker": {"refresh_intervals": ["10s", "30s", "1m", "5m", "15m", "1h"]},
         "timezone": "browser",
-        "title": "boss",
-        "uid": _uid(DASHBOARD_NAME),
+        "title": title,
+        "uid": uid,
         "version": 1,
         "weekStart": "",
     }
 
 
-def dashboard_json(loaded: Sequence[LoadedPlugin]) -> str:
+def dashboard_json(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> str:
     """The dashboard file text."""
-    return dump_json(dashboard(loaded))
+    return dump_json(dashboard(loaded, opts))
 
 
 def datasource_provisioning(opts: BuildOptions) -> str:

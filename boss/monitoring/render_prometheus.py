@@ -7,10 +7,14 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from boss._specs import AlertRule, RuleTest
+import msgspec
+
+from boss._specs import AlertRule, RecordingRule, RuleTest
 from boss.loader import LoadedPlugin
 from boss.monitoring.options import BuildOptions
 from boss.monitoring.promql import PromQLReadError, Selector, read_query
+from boss.monitoring.scoping import rule_scope, scope_expr, stamp_rule_tests
+from boss.monitoring.self_monitoring import is_scoped
 from boss.monitoring.yamlout import GENERATED_NOTE, dump_yaml
 
 __all__ = (
@@ -23,6 +27,9 @@ __all__ = (
     "rule_files_for_tests",
     "rules_yml",
     "runbook_url",
+    "scoped_alerts",
+    "scoped_recording_rules",
+    "scoped_tests",
     "tests_yml",
 )
 
@@ -109,7 +116,7 @@ def rule_files_for_tests(item: LoadedPlugin, loaded: Sequence[LoadedPlugin]) -> 
 
 def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
     """The Prometheus configuration: globals, alerting, rule files and scrape jobs."""
-    boss_job: dict[str, Any] = {"job_name": "boss", "metrics_path": opts.metrics_path}
+    boss_job: dict[str, Any] = {"job_name": opts.job, "metrics_path": opts.metrics_path}
     if opts.metrics_token_file:
         boss_job["authorization"] = {"type": "Bearer", "credentials_file": opts.metrics_token_file}
     if opts.targets_file:
@@ -131,6 +138,8 @@ def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
             {"job_name": "grafana", "static_configs": [{"targets": [opts.grafana]}]},
         ],
     }
+    if opts.scrape_config_files:
+        config["scrape_config_files"] = list(opts.scrape_config_files)
     if opts.remote_write_url:
         remote: dict[str, Any] = {"url": opts.remote_write_url}
         if opts.remote_write_token_file:
@@ -142,16 +151,57 @@ def prometheus_yml(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> str:
     return dump_yaml(config)
 
 
+def scoped_alerts(item: LoadedPlugin, opts: BuildOptions) -> tuple[AlertRule, ...]:
+    """The plugin's alerts with expressions scoped to the job and deployments (see scoping)."""
+    if not is_scoped(item):
+        return item.plugin.alerts
+    scope = rule_scope(opts)
+    return tuple(
+        msgspec.structs.replace(alert, expr=scope_expr(alert.expr, scope))
+        for alert in item.plugin.alerts
+    )
+
+
+def scoped_recording_rules(item: LoadedPlugin, opts: BuildOptions) -> tuple[RecordingRule, ...]:
+    """The plugin's recording rules with scoped expressions."""
+    if not is_scoped(item):
+        return item.plugin.recording_rules
+    scope = rule_scope(opts)
+    return tuple(
+        msgspec.structs.replace(rule, expr=scope_expr(rule.expr, scope))
+        for rule in item.plugin.recording_rules
+    )
+
+
+def scoped_tests(
+    item: LoadedPlugin, opts: BuildOptions, loaded: Sequence[LoadedPlugin] = ()
+) -> tuple[RuleTest, ...]:
+    """The plugin's rule tests with the build's job, instance and deployment labels stamped.
+
+    ``loaded`` gives the recording rules whose outputs the alerts may read (to tell which
+    labels survive them).
+    """
+    if not is_scoped(item):
+        return item.plugin.rule_tests
+    records = {
+        rule.record: rule.expr
+        for other in (*loaded, item)
+        if is_scoped(other)
+        for rule in scoped_recording_rules(other, opts)
+    }
+    return stamp_rule_tests(item.plugin.rule_tests, item.plugin.alerts, opts, records)
+
+
 def rules_yml(item: LoadedPlugin, opts: BuildOptions) -> str:
     """The rule file of one plugin: one group named after it, recording rules first."""
     rules: list[dict[str, Any]] = []
-    for rule in item.plugin.recording_rules:
+    for rule in scoped_recording_rules(item, opts):
         entry: dict[str, Any] = {"record": rule.record, "expr": rule.expr}
         if rule.labels:
             entry["labels"] = dict(sorted(rule.labels.items()))
         rules.append(entry)
     base = opts.runbook_url_base.rstrip("/")
-    for alert in item.plugin.alerts:
+    for alert in scoped_alerts(item, opts):
         rules.append(
             {
                 "alert": alert.name,
@@ -206,11 +256,13 @@ def annotation_key(
     return (test, alertname, duration_ms(eval_time), tuple(sorted(full.items())))
 
 
-def open_annotation_keys(item: LoadedPlugin) -> list[AnnotationKey]:
+def open_annotation_keys(
+    item: LoadedPlugin, opts: BuildOptions, loaded: Sequence[LoadedPlugin] = ()
+) -> list[AnnotationKey]:
     """Keys of the plugin's expected alerts whose annotations promtool has to fill in."""
     return [
         annotation_key(test.name, case.alertname, case.eval_time, exp.exp_labels)
-        for test in item.plugin.rule_tests
+        for test in scoped_tests(item, opts, loaded)
         for case in test.alert_rule_test
         for exp in case.exp_alerts
         if exp.exp_annotations is None
@@ -221,6 +273,7 @@ def tests_yml(
     item: LoadedPlugin,
     loaded: Sequence[LoadedPlugin],
     annotations: Mapping[AnnotationKey, dict[str, str]],
+    opts: BuildOptions,
 ) -> dict[str, str]:
     """promtool unit tests of one plugin, run against the rule files they need.
 
@@ -234,7 +287,7 @@ def tests_yml(
     """
     rule_files = [f"../rules/{name}" for name in rule_files_for_tests(item, loaded)]
     groups: dict[str, list[RuleTest]] = {}
-    for test in item.plugin.rule_tests:
+    for test in scoped_tests(item, opts, loaded):
         groups.setdefault(test.interval, []).append(test)
     out: dict[str, str] = {}
     for index, (interval, tests) in enumerate(groups.items()):

@@ -24,6 +24,8 @@ from boss.monitoring.runbooks import runbook_files
 __all__ = ("check_query", "expand_values", "is_url", "validate")
 
 _MAX_WIDTH = 24
+ALWAYS_FIRING = "vector(1)"
+"""The one expression allowed to select nothing: an alert that always fires (Watchdog)."""
 
 
 def _hint(name: str, catalogue: Catalogue) -> str:
@@ -44,7 +46,7 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
     found: list[str] = []
     available: set[str] = set(ALWAYS_LABELS) | refs.created
     any_label = False
-    if not refs.selectors:
+    if not refs.selectors and expr.strip() != ALWAYS_FIRING:
         found.append(f"query {expr!r} selects no series")
     for sel in refs.selectors:
         if sel.metric is None:
@@ -152,6 +154,17 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path | None = None) -
             for query in panel.queries:
                 for message in check_query(query.expr, catalogue):
                     add(frag, message)
+    for item in loaded:
+        for alert in item.plugin.alerts:
+            for name in alert.inhibits:
+                if name not in alert_owner or name == alert.name:
+                    problems.append(
+                        Problem(
+                            item.where,
+                            f"alert {alert.name!r}",
+                            f"inhibits {name!r}, which is not another alert of the build",
+                        )
+                    )
     problems.extend(_validate_tests(loaded, catalogue, alert_owner))
     return list(dict.fromkeys(problems))  # one problem once, however often it was found
 
@@ -280,9 +293,14 @@ def _validate_tests(
                 if case.alertname not in alert_owner:
                     add(f"tests unknown alert {case.alertname!r}")
                 (firing if case.exp_alerts else quiet).add(case.alertname)
+    constant = {
+        a.name for item in loaded for a in item.plugin.alerts if a.expr.strip() == "vector(1)"
+    }
     for name, owner in alert_owner.items():
         missing = [
-            what for what, seen in (("fires", firing), ("does not fire", quiet)) if name not in seen
+            what
+            for what, seen in (("fires", firing), ("does not fire", quiet))
+            if name not in seen and not (name in constant and what == "does not fire")
         ]
         if missing:
             problems.append(

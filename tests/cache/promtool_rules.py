@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from boss import AlertRule, RuleTest
+from boss.monitoring import BuildOptions
+from boss.monitoring.scoping import rule_scope, scope_expr, stamp_rule_tests
 
 __all__ = ("promtool", "run_rule_tests")
 
@@ -29,11 +31,17 @@ def promtool() -> str:
 def run_rule_tests(
     name: str, alerts: Sequence[AlertRule], tests: Sequence[RuleTest], directory: Path
 ) -> str:
-    """Write the alerts (labels only, no annotations) and their tests; run promtool on them."""
+    """Write the alerts (labels only, no annotations) and their tests; run promtool on them.
+
+    Both go through the build's scoping first (default options), as in the generated files.
+    """
+    opts = BuildOptions()
+    scope = rule_scope(opts)
+    tests = stamp_rule_tests(tests, alerts, opts)
     rules = [
         {
             "alert": alert.name,
-            "expr": alert.expr,
+            "expr": scope_expr(alert.expr, scope),
             "for": alert.for_,
             "labels": {"severity": alert.severity, **alert.labels},
         }
@@ -45,6 +53,9 @@ def run_rule_tests(
     raw_tests = [msgspec.to_builtins(test) for test in tests]
     for test in raw_tests:
         test.pop("name", None)
+        for case in test["alert_rule_test"]:
+            for expected in case["exp_alerts"]:
+                expected.pop("deployment", None)  # the build's own field, not promtool's
     (directory / "tests.yml").write_text(
         yaml.safe_dump(
             {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": raw_tests}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +110,18 @@ def database() -> Iterator[tuple[str, str]]:
     drop_database(name)
 
 
+BuildExtra = Callable[[BossServer], Sequence[str]]
+
+
+@pytest.fixture
+def build_extra() -> BuildExtra:
+    """More ``boss monitoring build`` arguments for the stack, given its boss (none here).
+
+    A test module overrides this fixture to put neighbours into the same Prometheus.
+    """
+    return lambda boss: ()
+
+
 @pytest.fixture
 def stack(
     tmp_path: Path,
@@ -118,6 +130,7 @@ def stack(
     processes: ProcessGroup,
     discord: DiscordServer,
     grafana: FakeGrafana,
+    build_extra: BuildExtra,
 ) -> Iterator[Stack]:
     """boss (2 workers), Prometheus and Alertmanager on the generated configs, all running."""
     boss = BossServer(
@@ -136,6 +149,7 @@ def stack(
         prometheus=f"127.0.0.1:{prometheus_port}",
         grafana=grafana.address,
         webhook_files={severity: webhook_file for severity in ("critical", "warning", "info")},
+        extra=build_extra(boss),
     )
     alertmanager = Alertmanager(
         files.alertmanager_yml, tmp_path / "alertmanager", alertmanager_port
@@ -157,5 +171,6 @@ __all__ = (
     "PLUGIN_ALERTS_CHANNEL",
     "RATE_LIMIT",
     "TASKS_CHANNEL",
+    "BuildExtra",
     "Stack",
 )

@@ -3,12 +3,20 @@
 One test, in named steps (a failure names its step and shows every server's log tail):
 targets up; traffic through every plugin; every generated alert, recording-rule and panel
 query evaluates, panels have data; counters equal the requests sent across both workers;
-ApplicationDown fires and resolves as Discord messages; the admin test alert arrives.
+the same Prometheus also scrapes a failing foreign app (job ``payments``, boss's metric
+names) and a second deployment of boss (``environment="staging"``, its only replica down):
+no boss alert goes even pending for the foreign job, and staging's ApplicationDown reaches
+Discord as staging while production stays quiet; then production's ApplicationDown fires
+and resolves as Discord messages; the admin test alert arrives.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +24,7 @@ import yaml
 
 from tests.conftest import ADMIN
 
+from .boss_server import BossServer
 from .conftest import (
     ALERTS_CHANNEL,
     BURST_KEY,
@@ -23,11 +32,13 @@ from .conftest import (
     PLUGIN_ALERTS_CHANNEL,
     RATE_LIMIT,
     TASKS_CHANNEL,
+    BuildExtra,
     Stack,
 )
 from .drivers import DRIVERS, TASKS, Drive, installed_plugins, missing_drivers
+from .fake_exporter import FailingApp
 from .faults import discord_outage, missing_table
-from .net import wait_for
+from .net import free_port, wait_for
 from .queries import GeneratedQuery, dashboard_queries, rule_queries
 from .steps import step
 from .traffic import Traffic
@@ -44,6 +55,35 @@ ALERT_TIMEOUT = 150.0
 NOTIFY_TIMEOUT = 30.0
 """From an alert changing state in Prometheus to its message at the fake Discord."""
 COUNTED_REQUESTS = 25
+FOREIGN_JOB = "payments"
+STAGING = "staging"
+"""``environment`` target label of the second deployment (production's comes from the
+external label, ``e2e``)."""
+
+
+@pytest.fixture
+def failing_app() -> Iterator[FailingApp]:
+    """The foreign app in the same Prometheus: boss's metric names, everything failing."""
+    app = FailingApp().start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def build_extra(tmp_path: Path, failing_app: FailingApp) -> BuildExtra:
+    """Build with a file_sd of boss's replicas (production, plus staging's dead one) and a
+    scrape config file for the foreign job, as ops running one shared Prometheus would."""
+
+    def extra(boss: BossServer) -> list[str]:
+        targets = tmp_path / "boss-targets.json"
+        staging = {"targets": [f"127.0.0.1:{free_port()}"], "labels": {"environment": STAGING}}
+        targets.write_text(json.dumps([{"targets": [boss.address]}, staging]))
+        neighbours = tmp_path / "neighbours.yml"
+        job = {"job_name": FOREIGN_JOB, "static_configs": [{"targets": [failing_app.address]}]}
+        neighbours.write_text(yaml.safe_dump({"scrape_configs": [job]}))
+        return ["--targets-file", str(targets), "--scrape-config-file", str(neighbours)]
+
+    return extra
 
 
 def _scrape_jobs(stack: Stack) -> set[str]:
@@ -52,7 +92,9 @@ def _scrape_jobs(stack: Stack) -> set[str]:
 
 
 def _targets_up(stack: Stack, jobs: set[str]) -> bool:
-    targets = stack.prometheus.api.targets()
+    targets = [  # staging's only replica is down on purpose
+        t for t in stack.prometheus.api.targets() if t["labels"].get("environment") != STAGING
+    ]
     seen = {t["labels"].get("job") for t in targets}
     down = [
         f"{t['labels'].get('job')} {t['scrapeUrl']}: {t['health']} {t.get('lastError') or ''}"
@@ -84,25 +126,53 @@ def _total_sent(stack: Stack, *traffics: Traffic) -> int:
     return stack.boss.health_polls + sum(sum(t.sent.values()) for t in traffics)
 
 
-def _discord_alerts(stack: Stack, alertname: str, state: str) -> list[Any]:
-    """Alertmanager's Discord messages about ``alertname`` whose title says ``state``."""
+def _discord_alerts(
+    stack: Stack, alertname: str, state: str, environment: str = "e2e"
+) -> list[Any]:
+    """Alertmanager's Discord messages about ``alertname`` in ``environment`` saying ``state``.
+
+    The title ends in the deployment (``job/cluster/environment``).
+    """
     found = []
     for body in stack.discord.messages_for(ALERTS_CHANNEL):
         text = json.dumps(body)
-        titles = " ".join(str(e.get("title", "")) for e in body.get("embeds") or [])
-        titles += " " + str(body.get("content") or "")
-        if alertname in text and state.lower() in titles.lower():
+        titles = [str(e.get("title", "")) for e in body.get("embeds") or []]
+        titles.append(str(body.get("content") or ""))
+        if alertname in text and any(
+            state.lower() in title.lower() and title.strip().endswith(f"/{environment}")
+            for title in titles
+        ):
             found.append(body)
     return found
 
 
-def _alert_state(stack: Stack, alertname: str) -> str | None:
+def _alert_state(stack: Stack, alertname: str, environment: str | None = None) -> str | None:
+    """``firing``, ``pending`` or ``None`` for ``alertname`` of one deployment in Prometheus.
+
+    ``environment=None`` is production, whose series carry no ``environment`` target label
+    (Prometheus adds the external label only to what it sends).
+    """
     states = [
         a["state"]
         for a in stack.prometheus.api.alerts()
         if a["labels"].get("alertname") == alertname
+        and a["labels"].get("environment") == environment
     ]
     return "firing" if "firing" in states else (states[0] if states else None)
+
+
+def _prometheus_time(value: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time from Prometheus's API (nanoseconds cut)."""
+    trimmed = re.sub(r"(\.\d{6})\d*", r"\1", value).replace("Z", "+00:00")
+    return datetime.fromisoformat(trimmed).timestamp()
+
+
+def _rules_evaluated_since(stack: Stack, moment: float) -> bool:
+    groups = stack.prometheus.api.rule_groups()
+    late = [g["name"] for g in groups if _prometheus_time(g["lastEvaluation"]) <= moment]
+    if late:
+        raise AssertionError(f"rule groups not evaluated again yet: {late}")
+    return True
 
 
 def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
@@ -248,6 +318,48 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
         busy = {pid: n for pid, n in per_worker.items() if n > 0}
         assert sum(per_worker.values()) == expected_before + COUNTED_REQUESTS, per_worker
         assert len(busy) >= 2, f"requests to {template} per worker pid: {per_worker}"
+
+    with step("3b: a failing foreign job in the same Prometheus fires no boss alert", logs):
+        failing = (
+            f'sum by (job) (rate(http_requests_total{{job="{FOREIGN_JOB}", status=~"5.."}}[1m]))'
+            f' > 0 and on (job) max by (job) (db_pool_connections{{job="{FOREIGN_JOB}"}}) > 5'
+        )
+        wait_for(
+            f"Prometheus to see job {FOREIGN_JOB!r} failing (what unscoped rules would alert on)",
+            lambda: api.query(failing),
+            timeout=SCRAPE_TIMEOUT,
+        )
+        seen_at = float(api.value("time()") or 0)
+        wait_for(
+            "every rule group to evaluate on the foreign job's failures",
+            lambda: _rules_evaluated_since(stack, seen_at + 1),
+            timeout=SCRAPE_TIMEOUT,
+        )
+        foreign = [a for a in api.alerts() if a["labels"].get("job") == FOREIGN_JOB]
+        assert not foreign, f"boss alerts pending or firing for job {FOREIGN_JOB!r}: {foreign}"
+        assert api.query(f'{{__name__=~"boss:.+", job="{FOREIGN_JOB}"}}') == []
+
+    with step("3c: staging, all replicas down, pages as staging only", logs):
+        wait_for(
+            "ApplicationDown of staging to fire (generated for: 1m)",
+            lambda: _alert_state(stack, "ApplicationDown", STAGING) == "firing",
+            timeout=ALERT_TIMEOUT,
+            interval=1.0,
+        )
+        wait_for(
+            "a firing ApplicationDown message for staging at the fake Discord",
+            lambda: _discord_alerts(stack, "ApplicationDown", "firing", STAGING),
+            timeout=NOTIFY_TIMEOUT,
+            detail=lambda: f"Discord got: {stack.discord.messages_for(ALERTS_CHANNEL)}",
+        )
+        assert _alert_state(stack, "ApplicationDown") is None, "production is up"
+        assert not _discord_alerts(stack, "ApplicationDown", "firing"), (
+            "a production ApplicationDown reached Discord while production is up"
+        )
+        staged = [a["labels"] for a in api.alerts() if a["labels"].get("environment") == STAGING]
+        assert {labels["alertname"] for labels in staged} <= {"ApplicationDown", "InstanceDown"}
+        for labels in staged:
+            assert labels["job"] == "boss", labels
 
     if "discord" in installed_plugins():
         with step("4a: POST /api/admin/test-alert arrives at Discord", logs):

@@ -216,13 +216,17 @@ def test_production_options_pass_promtool(tmp_path: Path, example_build: Any) ->
     assert boss_job["authorization"]["credentials_file"] == str(token)
     assert prom["remote_write"][0]["url"] == "https://mimir.example.com/api/v1/push"
     am = yaml.safe_load(files["monitoring/alertmanager/alertmanager.yml"])
-    hooks = {r["name"]: r["discord_configs"][0]["webhook_url_file"] for r in am["receivers"]}
+    hooks = {
+        r["name"]: r["discord_configs"][0]["webhook_url_file"]
+        for r in am["receivers"]
+        if "discord_configs" in r
+    }
     assert hooks == {
         "discord-critical": "/run/secrets/pager",
         "discord-warning": "/w",
         "discord-info": "/i",
     }
-    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"]}
+    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"][1:]}
     assert waits["discord-warning"] == "1s"
 
 
@@ -249,23 +253,31 @@ def test_alertmanager_routing(example_build: Any) -> None:
     _, _, files, _ = example_build
     am = yaml.safe_load(files["monitoring/alertmanager/alertmanager.yml"])
     route = am["route"]
-    assert route["group_by"] == ["alertname", "cluster", "job"]
+    assert route["group_by"] == ["alertname", "job", "cluster", "environment"]
     assert route["repeat_interval"] == "12h"
     waits = {r["matchers"][0]: r["group_wait"] for r in route["routes"]}
     assert waits['severity="critical"'] == "0s"
     assert waits['severity="warning"'] == "30s"
-    for receiver in am["receivers"]:
-        (discord,) = receiver["discord_configs"]
+    watchdog = route["routes"][0]
+    assert watchdog["matchers"] == ['alertname="Watchdog"']
+    assert watchdog["receiver"] == "deadmans-switch"
+    assert watchdog["continue"] is False
+    receivers = {r["name"]: r for r in am["receivers"]}
+    assert receivers["deadmans-switch"] == {"name": "deadmans-switch"}  # no URL file given
+    for name in ("discord-critical", "discord-warning", "discord-info"):
+        (discord,) = receivers[name]["discord_configs"]
         assert discord["webhook_url_file"] == "/run/secrets/discord_webhook"
         assert "webhook_url" not in discord
+        assert "{{ .CommonLabels.environment }}" in discord["title"]
+        assert "instance={{ .Labels.instance }}" in discord["message"]
     inhibit = am["inhibit_rules"]
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity=~"warning|info"'],
-        "equal": ["cluster", "environment", "job"],
+        "equal": ["alertname", "job", "cluster", "environment"],
     } in inhibit
     down = [r for r in inhibit if r["source_matchers"] == ['alertname="ApplicationDown"']]
-    assert sorted(r["equal"][-1] for r in down) == ["instance", "job"]
+    assert [r["equal"] for r in down] == [["job", "cluster", "environment"]]
 
 
 def test_dashboard_layout(example_build: Any) -> None:
@@ -277,8 +289,18 @@ def test_dashboard_layout(example_build: Any) -> None:
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     rows = [p for p in panels if p["type"] == "row"]
-    assert [r["title"] for r in rows] == [i.plugin.display_title for i in loaded if i.plugin.panels]
+    expected_rows = [
+        panel.row or item.plugin.display_title for item in loaded for panel in item.plugin.panels
+    ]
+    assert [r["title"] for r in rows] == list(dict.fromkeys(expected_rows))
+    assert {"Core: HTTP", "Core: database", "Core: rate limiting"} <= {r["title"] for r in rows}
     assert all(r["collapsed"] is False for r in rows)
+    names = [v["name"] for v in board["templating"]["list"]]
+    assert names == ["datasource", "job", "cluster", "environment", "instance"]
+    for variable in board["templating"]["list"][1:]:
+        assert variable["multi"] is True
+        assert variable["includeAll"] is True
+        assert variable["allValue"] == ".*"
     cells: set[tuple[int, int]] = set()
     for panel in panels:
         pos = panel["gridPos"]
@@ -299,9 +321,30 @@ def test_dashboard_layout(example_build: Any) -> None:
             assert panel["options"]["legend"]["showLegend"] is True
         for target in panel["targets"]:
             assert check_query(target["expr"], catalogue) == [], panel["title"]
+            expr = target["expr"]
+            for variable in ("job", "cluster", "environment", "instance"):
+                assert f'{variable}=~"${variable}"' in expr, (panel["title"], expr)
+            assert not re.search(r"\[(\d+[sm])\]", expr.replace("[15m]", "")), expr
+        assert any(link["title"].startswith("Explore") for link in panel["links"])
     titles = {p["title"] for p in panels}
     for item in loaded:
         assert {p.title for p in item.plugin.panels} <= titles
+
+
+def test_panels_link_their_runbooks_and_a_per_instance_dashboard_exists(
+    example_build: Any,
+) -> None:
+    _, _, files, _ = example_build
+    board = json.loads(files["monitoring/grafana/dashboards/boss.json"])
+    by_title = {p["title"]: p for p in board["panels"]}
+    links = [link["title"] for link in by_title["HTTP error rate %"]["links"]]
+    assert "Runbook: HighErrorRate" in links
+    per_instance = json.loads(files["monitoring/grafana/dashboards/boss-instances.json"])
+    assert per_instance["uid"] != board["uid"]
+    (row,) = [p for p in per_instance["panels"] if p["type"] == "row"]
+    assert row["repeat"] == "instance"
+    assert per_instance["templating"] == board["templating"]
+    assert board["links"][0]["tags"] == ["boss"]
 
 
 def test_panel_ids_are_stable_when_plugins_come_and_go(example_build: Any) -> None:
@@ -394,9 +437,24 @@ def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
             "critical=/tmp/pager",
             "--group-wait-warning",
             "2s",
+            "--job",
+            "api",
+            "--deployment-labels",
+            "region, environment",
+            "--deadmans-switch-url-file",
+            "/run/secrets/dms",
+            "--alertmanager-external-url",
+            "https://am.example.com/",
+            "--prometheus-external-url",
+            "https://prom.example.com",
+            "--scrape-config-file",
+            "/etc/prometheus/others.yml",
         ],
     )
     assert done.exit_code == 0, done.output
+    rules = (tmp_path / "monitoring/prometheus/rules/core.yml").read_text()
+    assert 'up{job="api"}' in rules
+    assert "by (job, region, environment)" in rules
     prom = yaml.safe_load((tmp_path / "monitoring/prometheus/prometheus.yml").read_text())
     assert prom["global"]["external_labels"] == {"cluster": "eu-2", "environment": "staging"}
     assert prom["scrape_configs"][0]["static_configs"][0]["targets"] == [
@@ -404,14 +462,28 @@ def test_cli_options_from_flags_and_environment(tmp_path: Path) -> None:
         "10.0.0.2:8000",
     ]
     am = yaml.safe_load((tmp_path / "monitoring/alertmanager/alertmanager.yml").read_text())
-    hooks = {r["name"]: r["discord_configs"][0]["webhook_url_file"] for r in am["receivers"]}
+    hooks = {
+        r["name"]: r["discord_configs"][0]["webhook_url_file"]
+        for r in am["receivers"]
+        if "discord_configs" in r
+    }
     assert hooks == {
         "discord-critical": "/tmp/pager",
         "discord-warning": "/tmp/hook",
         "discord-info": "/tmp/hook",
     }
-    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"]}
+    waits = {r["receiver"]: r["group_wait"] for r in am["route"]["routes"][1:]}
     assert waits == {"discord-critical": "0s", "discord-warning": "2s", "discord-info": "5m"}
+    assert am["route"]["group_by"] == ["alertname", "job", "region", "environment"]
+    receivers = {r["name"]: r for r in am["receivers"]}
+    assert receivers["deadmans-switch"]["webhook_configs"] == [
+        {"url_file": "/run/secrets/dms", "send_resolved": False}
+    ]
+    message = receivers["discord-critical"]["discord_configs"][0]["message"]
+    assert "https://am.example.com/#/silences/new" in message
+    assert '"https://prom.example.com" .GeneratorURL' in message
+    assert prom["scrape_config_files"] == ["/etc/prometheus/others.yml"]
+    assert prom["scrape_configs"][0]["job_name"] == "api"
 
 
 def test_cli_rejects_bad_options(tmp_path: Path) -> None:
@@ -422,6 +494,9 @@ def test_cli_rejects_bad_options(tmp_path: Path) -> None:
     done = runner.invoke(cli, ["monitoring", "build", "--discord-webhook-file", "page=/x"])
     assert done.exit_code == 2
     assert "SEVERITY=PATH" in done.output
+    done = runner.invoke(cli, ["monitoring", "build", "--deployment-labels", "cluster,env-name"])
+    assert done.exit_code == 2
+    assert "'env-name' is not a Prometheus label name" in done.output
     done = runner.invoke(cli, ["monitoring", "check", "--out", str(tmp_path)])
     assert done.exit_code == 1
     assert "run `boss monitoring build` first" in done.output
@@ -439,8 +514,8 @@ SEED_PANELS = (
     "Error rate",
     "AI request duration p95",
     "Discord messages sent (msg/min)",
-    "Total tasks created",
-    "Total tasks completed",
+    "Tasks in the database",  # was "Total tasks created": it shows the current count
+    "Tasks in status completed",
     "Database query rate",
     "HTTP error rate %",
 )
@@ -463,7 +538,7 @@ def test_committed_files_carry_every_panel_and_alert_ops_expect() -> None:
     assert [t for t in SEED_PANELS if t not in titles] == []
     kinds = {p["title"]: p["type"] for p in board["panels"]}
     assert kinds["Tasks by status"] == "piechart"
-    for stat in ("Total tasks created", "Total tasks completed", "Database query rate"):
+    for stat in ("Tasks in the database", "Tasks in status completed", "Database query rate"):
         assert kinds[stat] == "stat"
     severities = {}
     for path in (REPO / "monitoring/prometheus/rules").glob("*.yml"):

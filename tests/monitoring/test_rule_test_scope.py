@@ -123,7 +123,9 @@ def test_test_files_list_only_the_rule_files_they_need(
     assert _listed(files, "delta") == ["delta.yml"]
     assert _listed(files, "core") == ["core.yml"]
     prometheus = yaml.safe_load(files["monitoring/prometheus/prometheus.yml"])
-    assert len(prometheus["rule_files"]) == 5  # Prometheus itself still loads every plugin
+    # Prometheus itself still loads every plugin, and the build's self-monitoring group.
+    assert len(prometheus["rule_files"]) == 6
+    assert prometheus["rule_files"][-1] == "rules/self_monitoring.yml"
 
 
 def test_scope_follows_references_transitively_and_into_core() -> None:

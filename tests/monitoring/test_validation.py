@@ -256,6 +256,20 @@ def test_unknown_severity(options_for: Any) -> None:
     )
 
 
+def test_inhibits_must_name_another_alert(options_for: Any) -> None:
+    assert_names(
+        problems_of(options_for, broken(alerts=(alert(inhibits=("NoSuchAlert",)),))),
+        "alert 'BrokenJobsFailing'",
+        "inhibits 'NoSuchAlert', which is not another alert of the build",
+    )
+
+
+def test_the_build_reserves_the_self_monitoring_group(options_for: Any) -> None:
+    message = problems_of(options_for, broken(name="self_monitoring"))
+    assert "plugin 'self_monitoring' (entry point <explicit>)" in message
+    assert "the name 'self_monitoring' is the build's own meta-alert group" in message
+
+
 def test_missing_summary(options_for: Any) -> None:
     assert_names(
         problems_of(options_for, broken(alerts=(alert(summary=" "),))),

@@ -14,7 +14,16 @@ from boss import (
     Threshold,
 )
 
-__all__ = ("AI_BUCKETS", "ALERTS", "METRICS", "OPERATIONS", "PANELS", "RULE_TESTS", "STATUSES")
+__all__ = (
+    "AI_BUCKETS",
+    "ALERTS",
+    "METRICS",
+    "OPERATIONS",
+    "PANELS",
+    "PROVIDER_FAILURES",
+    "RULE_TESTS",
+    "STATUSES",
+)
 
 AI_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 OPERATIONS = ("parse", "create")
@@ -42,19 +51,24 @@ METRICS = (
     ),
 )
 
+PROVIDER_FAILURES = "bad_answer|unavailable|timeout"
+"""Statuses that mean the provider failed; ``error`` (the tasks plugin refused the draft,
+usually because of what the user wrote) is not the provider's fault."""
+
 ALERTS = (
     AlertRule(
         name="AIRequestFailures",
         expr=(
-            'sum by (job) (rate(ai_requests_total{status!="ok"}[5m]))'
+            f'sum by (job) (rate(ai_requests_total{{status=~"{PROVIDER_FAILURES}"}}[5m]))'
             " / sum by (job) (rate(ai_requests_total[5m])) > 0.1"
         ),
         for_="5m",
         severity="warning",
-        summary="More than 10% of AI intake requests fail",
+        summary="More than 10% of AI intake requests fail at the provider",
         description=(
-            "{{ $value | humanizePercentage }} of natural-language intake requests failed over "
-            "the last 5 minutes (see ai_requests_total by status: bad_answer, unavailable, timeout)."
+            "{{ $value | humanizePercentage }} of natural-language intake requests failed at "
+            "the LLM provider over the last 5 minutes (ai_requests_total by status: bad_answer, "
+            "unavailable, timeout); drafts refused because of their content are not counted."
         ),
     ),
 )
@@ -62,7 +76,7 @@ ALERTS = (
 
 def _series(status: str, values: str) -> Series:
     return Series(
-        series=f'ai_requests_total{{job="boss", operation="parse", status="{status}"}}',
+        series=f'ai_requests_total{{operation="parse", status="{status}"}}',
         values=values,
     )
 
@@ -76,7 +90,7 @@ RULE_TESTS = (
             AlertTest(
                 eval_time="20m",
                 alertname="AIRequestFailures",
-                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning", "job": "boss"}),),
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning"}),),
             ),
         ),
     ),
@@ -86,6 +100,34 @@ RULE_TESTS = (
         alert_rule_test=(
             AlertTest(eval_time="10m", alertname="AIRequestFailures"),
             AlertTest(eval_time="25m", alertname="AIRequestFailures"),
+        ),
+    ),
+    RuleTest(
+        name="drafts refused for their content are no provider failure (15 s scrapes)",
+        interval="15s",
+        input_series=(
+            _series("ok", "0+1x120"),
+            _series("error", "0+1x120"),
+            _series("bad_answer", "0x120"),
+            _series("unavailable", "0x120"),
+            _series("timeout", "0x120"),
+        ),
+        alert_rule_test=(AlertTest(eval_time="25m", alertname="AIRequestFailures"),),
+    ),
+    RuleTest(
+        name="the provider timing out after a quiet start fires (series at 0 from start-up)",
+        interval="15s",
+        input_series=(
+            _series("ok", "0+2x120"),
+            _series("timeout", "0x40 0+1x80"),
+        ),
+        alert_rule_test=(
+            AlertTest(eval_time="9m", alertname="AIRequestFailures"),
+            AlertTest(
+                eval_time="25m",
+                alertname="AIRequestFailures",
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning"}),),
+            ),
         ),
     ),
 )
@@ -111,10 +153,23 @@ PANELS = (
         title="AI requests and failures (req/min)",
         kind="timeseries",
         unit="short",
-        description="Intake requests per minute, and those that failed (any status but ok).",
+        description=(
+            "Intake requests per minute, those the provider failed (bad_answer, unavailable,"
+            " timeout; 0 while none failed) and drafts refused for their content (error)."
+        ),
         queries=(
             Query(expr="sum(rate(ai_requests_total[5m])) * 60", legend="requests"),
-            Query(expr='sum(rate(ai_requests_total{status!="ok"}[5m])) * 60', legend="failures"),
+            Query(
+                expr=(
+                    f'(sum(rate(ai_requests_total{{status=~"{PROVIDER_FAILURES}"}}[5m]))'
+                    " or vector(0)) * 60"
+                ),
+                legend="provider failures",
+            ),
+            Query(
+                expr='(sum(rate(ai_requests_total{status="error"}[5m])) or vector(0)) * 60',
+                legend="refused drafts",
+            ),
         ),
     ),
 )

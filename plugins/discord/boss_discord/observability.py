@@ -39,8 +39,8 @@ ALERTS = (
     ),
 )
 
-_SENT = 'discord_messages_sent_total{job="boss", channel="tasks", status="sent"}'
-_FAILED = 'discord_messages_sent_total{job="boss", channel="tasks", status="failed"}'
+_SENT = 'discord_messages_sent_total{channel="tasks", status="sent"}'
+_FAILED = 'discord_messages_sent_total{channel="tasks", status="failed"}'
 
 RULE_TESTS = (
     RuleTest(
@@ -56,9 +56,25 @@ RULE_TESTS = (
                 alertname="DiscordSendFailures",
                 exp_alerts=(
                     ExpectedAlert(
-                        exp_labels={"severity": "warning", "job": "boss", "channel": "tasks"},
+                        exp_labels={"severity": "warning", "channel": "tasks"},
                     ),
                 ),
+            ),
+        ),
+    ),
+    RuleTest(
+        name="the first failure of a series exported at 0 from start-up fires (15 s scrapes)",
+        interval="15s",
+        input_series=(
+            Series(series=_SENT, values="0+1x80"),
+            Series(series=_FAILED, values="0x40 1x40"),
+        ),
+        alert_rule_test=(
+            AlertTest(eval_time="9m", alertname="DiscordSendFailures"),
+            AlertTest(
+                eval_time="16m",
+                alertname="DiscordSendFailures",
+                exp_alerts=(ExpectedAlert(exp_labels={"severity": "warning", "channel": "tasks"}),),
             ),
         ),
     ),

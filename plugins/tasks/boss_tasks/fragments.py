@@ -81,10 +81,8 @@ TASK_RULE_TESTS = (
     RuleTest(
         name="TaskCompletionsStalled fires after a day without completions",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="3x1900"),
-            Series(
-                series='tasks_completed_total{job="boss", assignee="ana"}', values="0+1x20 20x1900"
-            ),
+            Series(series='tasks_by_status{status="in_progress"}', values="3x1900"),
+            Series(series='tasks_completed_total{assignee="ana"}', values="0+1x20 20x1900"),
         ),
         alert_rule_test=(
             AlertTest(eval_time="12h", alertname="TaskCompletionsStalled"),
@@ -97,16 +95,14 @@ TASK_RULE_TESTS = (
     ),
     RuleTest(
         name="TaskCompletionsStalled stays quiet when nothing is in progress",
-        input_series=(
-            Series(series='tasks_by_status{job="boss", status="in_progress"}', values="0x1900"),
-        ),
+        input_series=(Series(series='tasks_by_status{status="in_progress"}', values="0x1900"),),
         alert_rule_test=(AlertTest(eval_time="30h", alertname="TaskCompletionsStalled"),),
     ),
     RuleTest(
         name="TasksBlockedPilingUp fires after 4 h above 10 blocked tasks",
         input_series=(
-            Series(series='tasks_by_status{job="boss", status="blocked"}', values="4x60 12x400"),
-            Series(series='tasks_by_status{job="boss", status="pending"}', values="40x460"),
+            Series(series='tasks_by_status{status="blocked"}', values="4x60 12x400"),
+            Series(series='tasks_by_status{status="pending"}', values="40x460"),
         ),
         alert_rule_test=(
             AlertTest(eval_time="50m", alertname="TasksBlockedPilingUp"),
@@ -154,20 +150,23 @@ TASK_PANELS = (
         ),
     ),
     Panel(
-        title="Total tasks created",
+        title="Tasks in the database",
         kind="stat",
         width=6,
         height=4,
-        description="Every task in the database (survives restarts, unlike the counters).",
+        description=(
+            "Every task in the database now, in any status (deleted tasks are not counted;"
+            " survives restarts, unlike the counters)."
+        ),
         thresholds=(Threshold(color="blue"),),
         queries=(Query(expr="sum(max by (status) (tasks_by_status))", legend="tasks"),),
     ),
     Panel(
-        title="Total tasks completed",
+        title="Tasks in status completed",
         kind="stat",
         width=6,
         height=4,
-        description="Tasks currently in status completed, database-wide.",
+        description="Tasks currently in status completed, database-wide (reopened ones leave it).",
         thresholds=(Threshold(color="green"),),
         queries=(Query(expr='max(tasks_by_status{status="completed"})', legend="completed"),),
     ),
