@@ -36,7 +36,7 @@ def objects() -> dict[str, dict[str, Any]]:
 def test_every_manifest_validates_strictly() -> None:
     count, problems = check_folder(DEPLOY)
     assert problems == []
-    assert count == 6
+    assert count == 7
 
 
 def test_kustomization_lists_the_manifests_but_not_the_example_secret() -> None:
@@ -45,7 +45,8 @@ def test_kustomization_lists_the_manifests_but_not_the_example_secret() -> None:
     resources = kustomization["resources"]
     assert all((DEPLOY / name).is_file() for name in resources)
     assert "secret.example.yaml" not in resources
-    listed = {p.name for p in DEPLOY.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
+    optional = {"kustomization.yaml", "secret.example.yaml", "db-upgrade-job.yaml"}
+    listed = {p.name for p in DEPLOY.glob("*.yaml")} - optional
     assert set(resources) == listed
     assert [image["name"] for image in kustomization["images"]] == ["boss"]
 
@@ -72,6 +73,17 @@ def test_deployment_replicas_probes_resources_and_migrations(objects: dict[str, 
     (migrate,) = pod["initContainers"]
     assert migrate["args"] == ["db", "upgrade"]
     assert migrate["image"] == container["image"] == "boss"
+
+
+def test_migration_job_alternative(objects: dict[str, Any]) -> None:
+    job = objects["Job"]
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    assert container["args"] == ["db", "upgrade"]
+    deployment = objects["Deployment"]["spec"]["template"]["spec"]
+    assert container["envFrom"] == deployment["initContainers"][0]["envFrom"]
+    assert pod["securityContext"]["runAsUser"] == deployment["securityContext"]["runAsUser"]
 
 
 def test_pods_run_as_the_image_user(objects: dict[str, Any]) -> None:
