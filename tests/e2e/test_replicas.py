@@ -227,13 +227,6 @@ def test_one_replica_down_is_one_instance_down(replicas: Replicas) -> None:
         assert httpx.get(f"{boss.url}/health/ready", timeout=15).status_code == 200
 
 
-# COORDINATOR: ApplicationDown semantics. After helper #11's change ApplicationDown fires only
-# when every replica is down (InstanceDown covers one); until that lands the per-target rule
-# goes pending for the one stopped replica, so this is a strict xfail: after the merge it
-# XPASSes, which fails the run until this marker is removed.
-@pytest.mark.xfail(
-    strict=True, reason="ApplicationDown is per target until issue #11's all-targets rule lands"
-)
 def test_application_down_stays_quiet_while_some_replicas_serve(replicas: Replicas) -> None:
     gone = replicas.bosses[0]
     if gone.process is not None and gone.process.running():
