@@ -5,15 +5,17 @@ team's local "now" ("tomorrow 3pm", "Dec 4", "December 4th 2027", "12/04" read U
 month/day, "next Monday", "in two weeks", "Friday at 10am"). Our grammar covers what it misses
 or reads differently from a team lead: "EOD"/"COB", "end of (next) week", "next week"
 (that week's Friday), "end of (next) month", "next month" (its last day), "end of <month>",
-"the 30th" and "the 4th of December". Month and weekday names come from parsedatetime's
-locale, not from tables of ours. The library is imported on first use so ``boss serve``
-starts without it.
+"the 30th", "the 4th of December", "mid-December", "before the weekend", "at 10", "Thurs".
+A filter drops what is no deadline (counts and versions, past or repeated moments, meals,
+rescheduled times). Month and weekday names come from parsedatetime's locale, not from
+tables of ours. The library is imported on first use so ``boss serve`` starts without it.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -77,8 +79,8 @@ def weekday_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _alternation(names: object) -> str:
-    return "|".join(sorted((str(n) for n in names), key=len, reverse=True))  # type: ignore[attr-defined]
+def _alternation(names: Iterable[str]) -> str:
+    return "|".join(sorted(names, key=len, reverse=True))
 
 
 # -- our grammar ---------------------------------------------------------------------------------
