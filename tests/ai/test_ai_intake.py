@@ -211,3 +211,17 @@ async def test_temperature_is_sent_only_when_configured(base_env, llm, setting, 
     assert request.body.get("temperature") == sent
     assert ("temperature" in request.body) is (setting is not None)
     assert "Europe/Berlin" in request.body["messages"][0]["content"]
+
+
+@pytest.mark.anyio
+async def test_the_tasks_known_assignees_reach_the_offline_parser(base_env):
+    env = {**base_env, "BOSS_TASKS__KNOWN_ASSIGNEES": "Carla,Bob"}
+    app = create_app(load_settings(env), plugins=[TasksPlugin(), AIPlugin()])
+    async with AsyncTestClient(app) as client:
+        answers = [
+            (await client.post("/api/ai/parse", json={"text": text}, headers=MEMBER)).json()[
+                "assignee"
+            ]
+            for text in ("Send the report for Acme", "Send the report for carla", "bob: deploy")
+        ]
+    assert answers == [None, "Carla", "Bob"]
