@@ -222,6 +222,6 @@ async def test_the_tasks_known_assignees_reach_the_offline_parser(base_env):
             (await client.post("/api/ai/parse", json={"text": text}, headers=MEMBER)).json()[
                 "assignee"
             ]
-            for text in ("Send the report for Acme", "Send the report for carla", "bob: deploy")
+            for text in ("Send the report for Acme", "Send the report for Carla", "bob: deploy")
         ]
     assert answers == [None, "Carla", "Bob"]
