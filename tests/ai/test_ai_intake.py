@@ -142,12 +142,13 @@ def test_known_assignees_narrow_weak_contexts_and_fix_spelling():
 # -- settings and the API ---------------------------------------------------------------------
 
 
-def test_an_unknown_team_zone_names_the_variable(tmp_path):
-    env = {"BOSS_DATA_DIR": str(tmp_path), "BOSS_AI__TIMEZONE": "Mars/Olympus"}
+@pytest.mark.parametrize("name", ["Mars/Olympus", "America", "../etc/passwd", "europe/berlin"])
+def test_an_unknown_team_zone_names_the_variable(tmp_path, name):
+    env = {"BOSS_DATA_DIR": str(tmp_path), "BOSS_AI__TIMEZONE": name}
     with pytest.raises(SettingsError) as info:
         create_app(load_settings(env), plugins=[TasksPlugin(), AIPlugin()])
     assert "BOSS_AI__TIMEZONE" in str(info.value)
-    assert "Mars/Olympus" in str(info.value)
+    assert repr(name) in str(info.value)
 
 
 @pytest.mark.anyio
@@ -210,3 +211,17 @@ async def test_temperature_is_sent_only_when_configured(base_env, llm, setting, 
     assert request.body.get("temperature") == sent
     assert ("temperature" in request.body) is (setting is not None)
     assert "Europe/Berlin" in request.body["messages"][0]["content"]
+
+
+@pytest.mark.anyio
+async def test_the_tasks_known_assignees_reach_the_offline_parser(base_env):
+    env = {**base_env, "BOSS_TASKS__KNOWN_ASSIGNEES": "Carla,Bob"}
+    app = create_app(load_settings(env), plugins=[TasksPlugin(), AIPlugin()])
+    async with AsyncTestClient(app) as client:
+        answers = [
+            (await client.post("/api/ai/parse", json={"text": text}, headers=MEMBER)).json()[
+                "assignee"
+            ]
+            for text in ("Send the report for Acme", "Send the report for Carla", "bob: deploy")
+        ]
+    assert answers == [None, "Carla", "Bob"]

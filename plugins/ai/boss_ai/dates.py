@@ -5,15 +5,17 @@ team's local "now" ("tomorrow 3pm", "Dec 4", "December 4th 2027", "12/04" read U
 month/day, "next Monday", "in two weeks", "Friday at 10am"). Our grammar covers what it misses
 or reads differently from a team lead: "EOD"/"COB", "end of (next) week", "next week"
 (that week's Friday), "end of (next) month", "next month" (its last day), "end of <month>",
-"the 30th" and "the 4th of December". Month and weekday names come from parsedatetime's
-locale, not from tables of ours. The library is imported on first use so ``boss serve``
-starts without it.
+"the 30th", "the 4th of December", "mid-December", "before the weekend", "at 10", "Thurs".
+A filter drops what is no deadline (counts and versions, past or repeated moments, meals,
+rescheduled times). Month and weekday names come from parsedatetime's locale, not from
+tables of ours. The library is imported on first use so ``boss serve`` starts without it.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -77,11 +79,25 @@ def weekday_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _alternation(names: object) -> str:
-    return "|".join(sorted((str(n) for n in names), key=len, reverse=True))  # type: ignore[attr-defined]
+def _alternation(names: Iterable[str]) -> str:
+    return "|".join(sorted(names, key=len, reverse=True))
 
 
 # -- our grammar ---------------------------------------------------------------------------------
+
+
+@cache
+def _weekday_prefixes() -> str:
+    """Weekday spellings between parsedatetime's short and full names ("thur", "thurs")."""
+    known = weekday_names()
+    prefixes = {
+        full[:length]
+        for full in _locale().Weekdays
+        for length in range(3, len(full))
+        if full[:length] not in known
+    }
+    return "|".join(sorted(prefixes, key=len, reverse=True))
+
 
 _ORDINAL = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)"
 
@@ -113,7 +129,9 @@ def _grammar() -> tuple[tuple[re.Pattern[str], str], ...]:
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+week|next\s+week)\b", flags), "next_week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|eow|this\s+week)\b", flags), "week"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+)?next\s+month|next\s+month)\b", flags), "next_month"),
-        (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month|eom|this\s+month)\b", flags), "month"),
+        (re.compile(r"\b(?:(?:the\s+)?(?:end|last\s+day)\s+of\s+(?:the\s+|this\s+)?month|eom|this\s+month)\b", flags), "month"),
+        (re.compile(rf"\b(?P<next>next\s+|this\s+)?(?P<weekday>{_weekday_prefixes()})\b\.?", flags), "weekday_prefix"),
+        (re.compile(r"\bin\s+(?P<n>\d{1,3})\s*(?P<unit>wks?|w|hrs?|h|d)\b", flags), "in_short_units"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year|eoy|this\s+year)\b", flags), "year"),
         (re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?quarter|eoq|this\s+quarter)\b", flags), "quarter"),
         (re.compile(rf"\b(?:the\s+)?end\s+of\s+(?P<month>{months})\b\.?(?:\s+(?P<year>\d{{4}}))?", flags), "end_of_named_month"),
@@ -169,6 +187,21 @@ def _grammar_moment(kind: str, match: re.Match[str], now: datetime) -> tuple[dat
         hour = int(match.group("hour"))
         hour += 12 if hour < 8 else 0
         return datetime.combine(today, time(hour, int(match.group("minute") or 0))), True
+    if kind == "weekday_prefix":
+        text = match.group("weekday").lower()
+        weekday = next(i for i, full in enumerate(_locale().Weekdays) if full.startswith(text))
+        day = today + timedelta(days=(weekday - today.weekday()) % 7)
+        if (match.group("next") or "").lower().startswith("next"):
+            monday = today - timedelta(days=today.weekday())
+            day = monday + timedelta(days=7 + weekday)
+        return datetime.combine(day, END_OF_DAY), False
+    if kind == "in_short_units":
+        amount, unit = int(match.group("n")), match.group("unit").lower()
+        if unit.startswith("h"):
+            return now + timedelta(hours=amount), True
+        return datetime.combine(
+            today + timedelta(days=amount * (7 if unit.startswith("w") else 1)), END_OF_DAY
+        ), False
     if kind == "eod":
         day = today
     elif kind == "tomorrow":
@@ -241,7 +274,7 @@ _NOT_DATES = re.compile(
 )
 """Counts, status codes, versions and percentages ("429s", "1:1s", "5.1", "100%")."""
 _NOT_DEADLINE_BEFORE = re.compile(
-    r"\b(?:since|from|every|each|last|between"
+    r"\b(?:since|from|every|each|last|between|after"
     r"|(?:moved|postponed|pushed|rescheduled|shifted|delayed|slipped)\s+(?:to|until|till))\s+$",
     re.IGNORECASE,
 )
@@ -261,11 +294,16 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
     import parsedatetime
 
     masked = _NOT_DATES.sub(lambda m: " " * len(m.group(0)), text)
+    masked = re.sub(r"@(?=\s*\d)", " ", masked)  # "tomorrow @ 3pm"
     found = _calendar().nlp(masked, sourceTime=now) or ()
     hits = []
     for _moment, context, start, _end, phrase in found:
         stripped = phrase.strip()
-        if _NUMBERISH.match(stripped) or _PAST.search(stripped):
+        if (
+            _NUMBERISH.match(stripped)
+            or _PAST.search(stripped)
+            or re.match(r"(?:after|since|from|every|each)\b", stripped, re.IGNORECASE)
+        ):
             continue  # versions, counts, durations ("3.2", "502s", "40s") and past moments
         accuracy = context.accuracy
         if accuracy == parsedatetime.pdtContext.ACU_MONTH:
@@ -310,8 +348,8 @@ def _library_hits(text: str, now: datetime) -> list[tuple[int, int, datetime, bo
 # -- choosing the deadline -------------------------------------------------------------------------
 
 _PREP_BEFORE = re.compile(
-    r"(?:\b(?:by|before|on|until|till|due(?:\s+(?:by|on|date))?|for|no\s+later\s+than|at|"
-    r"first\s+thing|deadline(?:\s+is)?:?)\s+)+$",
+    r"(?:\b(?:by|before|on|until|till|due(?:\s+(?:by|on|date))?|for|no\s+later\s+than|at|within"
+    r"|first\s+thing|deadline(?:\s+is)?|eta)\s*:?\s+|@\s*)+$",
     re.IGNORECASE,
 )
 _ATTRIBUTIVE_BEFORE = re.compile(r"\b(?:the|a|this|our|every|each)\s+$", re.IGNORECASE)

@@ -35,7 +35,7 @@ def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name`` (``Europe/Berlin``); raises ``ValueError`` naming it."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         raise ValueError(f"{name!r} is not an IANA time zone name such as Europe/Berlin") from None
 
 

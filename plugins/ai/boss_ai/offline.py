@@ -50,7 +50,9 @@ _FILLER_START = re.compile(
     r"^(?:please|pls|plz|kindly|(?:can|could|would)\s+(?:you|u)(?:\s+please)?|fyi|cc|todo\s*:?"
     r"|let'?s|(?:we|i)\s+(?:need|have)\s+to|need\s+to|i\s+need\s+you\s+to|we\s+should"
     r"|(?:need|want)\s+someone\s+to|someone\s+(?:needs\s+to|should|has\s+to|must)|also|and|but"
-    r"|so|then|hey|hi|remember\s+to|don'?t\s+forget\s+to)\b[\s,:]*",
+    r"|so|then|remember\s+to|don'?t\s+forget\s+to|quick\s+(?:one|question|favou?r)"
+    r"|one\s+more\s+thing|(?:good\s+)?morning|(?:hi|hey|hello)(?:\s+(?:team|all|everyone|folks"
+    r"|guys|there|y'?all))?)\b[\s,:!.]*|^\d{1,2}[.)]\s+",
     re.IGNORECASE,
 )
 _FILLER_END = re.compile(
@@ -72,6 +74,8 @@ def _sentences(text: str) -> list[tuple[int, int]]:
         stop = match.start() + len(match.group("close") or "")
         before = text[start:stop]
         word = re.search(r"([\w.]+)[.!?]*$", before)
+        if re.fullmatch(r"\s*\d{1,2}[.)]", before):
+            continue  # "1. Fix the login bug": a list number, not a sentence
         if "\n" not in match.group(0) and word:
             token = word.group(1).rstrip(".").lower()
             short_month = token in month_names() and len(token) <= 4

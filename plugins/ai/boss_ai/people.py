@@ -76,11 +76,17 @@ _START = r"^[^\w@<`\[({\"']*(?:(?i:hey|hi|hello|ok|okay|so|and|also)\b[^\w@]*)?"
 _CLAUSE = r"(?:^[^\w@]*|[:;\u2014\u2013]\s+|\s-\s+|,\s+(?i:but\s+|and\s+|so\s+)?)"
 _MODAL = (
     r"(?:should|must|will|can|could|would|needs?\s+to|has\s+to|have\s+to|is\s+to|is\s+on"
-    r"|to|please|pls|plz)"
+    r"|owns|handles|leads|drives|takes|is\s+(?:owning|handling|leading|taking)|to|please|pls|plz)"
 )
 
 _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("owner", re.compile(rf"\b(?i:owner|assignee|assigned|who)\s*:\s*{_ANY}\b\.?")),
+    (
+        "reminder_for",
+        re.compile(
+            rf"\b(?i:reminder|note|task|todo|action(?:\s+item)?|job)\s+(?i:for)\s+{_ANY}\s*:\s*"
+        ),
+    ),
     (
         "assign",
         re.compile(
@@ -108,7 +114,7 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "modal",
         re.compile(
-            rf"{_CLAUSE}{_ANY}\s+{_MODAL}\b(?!\s+(?:be|been|all|also\s+be)\b)"
+            rf"{_CLAUSE}{_ANY},?\s+{_MODAL}\b(?!\s+(?:be|been|all|also\s+be)\b)"
             r"(?:\s+you)?(?:\s+please)?\s*"
         ),
     ),
