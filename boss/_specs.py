@@ -69,6 +69,8 @@ class MetricSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """The bounded domain of a label where it is known (documentation and series budgets)."""
     unit: str = ""
     """Base unit for the docs (``seconds``, ``bytes``); the name already carries it."""
+    max_series: int | None = None
+    """Series budget of a metric whose labels are not all listed in ``label_values``."""
 
     @property
     def sample_names(self) -> tuple[str, ...]:
@@ -202,3 +204,5 @@ class Panel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     width: int = 12
     height: int = 8
     decimals: int | None = None
+    row: str = ""
+    """Title of a sub-row of the plugin's dashboard section; ``""`` keeps the plugin's own row."""

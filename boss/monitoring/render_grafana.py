@@ -21,12 +21,15 @@ from boss.monitoring.yamlout import GENERATED_NOTE, dump_json, dump_yaml
 __all__ = (
     "DASHBOARD_NAME",
     "DATASOURCE_UID",
+    "DEPLOY_EXPR",
     "dashboard",
+    "dashboard_annotations",
     "dashboard_json",
     "dashboards_provisioning",
     "datasource_provisioning",
     "layout",
     "stable_id",
+    "sub_rows",
 )
 
 DASHBOARD_NAME = "boss"
@@ -186,27 +189,66 @@ def _panel(plugin: str, panel: Panel, pos: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def sub_rows(item: LoadedPlugin) -> list[tuple[str, str, tuple[Panel, ...]]]:
+    """A plugin's panels grouped by ``Panel.row``: (row, row title, panels), own row first."""
+    groups: dict[str, list[Panel]] = {}
+    for panel in item.plugin.panels:
+        groups.setdefault(panel.row, []).append(panel)
+    ordered = sorted(groups.items(), key=lambda group: group[0] != "")  # stable: "" first
+    title = item.plugin.display_title
+    return [(row, f"{title}: {row}" if row else title, tuple(group)) for row, group in ordered]
+
+
+DEPLOY_EXPR = "max by (job, instance, version) (boss_build_info unless boss_build_info offset 2m)"
+"""A series while an instance runs a boss version it did not run two minutes earlier."""
+
+
+def dashboard_annotations(loaded: Sequence[LoadedPlugin]) -> list[dict[str, Any]]:
+    """Dashboard annotation queries beside Grafana's built-in one: deploys from build info.
+
+    A deploy marks the time an instance started reporting a ``boss_build_info`` label set it
+    did not report two minutes earlier (a new version, or an instance that was away).
+    """
+    declared = {spec.name for item in loaded for spec in item.plugin.metrics}
+    if "boss_build_info" not in declared:
+        return []
+    return [
+        {
+            "datasource": _DATASOURCE,
+            "enable": True,
+            "expr": DEPLOY_EXPR,
+            "hide": False,
+            "iconColor": "rgba(255, 152, 48, 1)",
+            "name": "Deploys",
+            "step": "1m",
+            "tagKeys": "instance,version",
+            "textFormat": "boss {{version}} on {{instance}}",
+            "titleFormat": "Deploy",
+            "useValueForTime": False,
+        }
+    ]
+
+
 def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
     """The dashboard as a JSON-ready dict: a row per plugin that has panels."""
     panels: list[dict[str, Any]] = []
     y = 0
     for item in loaded:
-        if not item.plugin.panels:
-            continue
-        panels.append(
-            {
-                "collapsed": False,
-                "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
-                "id": stable_id(item.name, "__row__"),
-                "panels": [],
-                "title": item.plugin.display_title,
-                "type": "row",
-            }
-        )
-        positions, y = layout(item.plugin.panels, y + 1)
-        panels.extend(
-            _panel(item.name, p, pos) for p, pos in zip(item.plugin.panels, positions, strict=True)
-        )
+        for row, title, row_panels in sub_rows(item):
+            panels.append(
+                {
+                    "collapsed": False,
+                    "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
+                    "id": stable_id(item.name, "__row__", *((row,) if row else ())),
+                    "panels": [],
+                    "title": title,
+                    "type": "row",
+                }
+            )
+            positions, y = layout(row_panels, y + 1)
+            panels.extend(
+                _panel(item.name, p, pos) for p, pos in zip(row_panels, positions, strict=True)
+            )
     return {
         "__generated": GENERATED_NOTE,
         "annotations": {
@@ -219,7 +261,8 @@ def dashboard(loaded: Sequence[LoadedPlugin]) -> dict[str, Any]:
                     "iconColor": "rgba(0, 211, 255, 1)",
                     "name": "Annotations & Alerts",
                     "type": "dashboard",
-                }
+                },
+                *dashboard_annotations(loaded),
             ]
         },
         "description": f"boss: every installed plugin's panels, one row each. {GENERATED_NOTE}",
