@@ -196,7 +196,7 @@ def sub_rows(item: LoadedPlugin) -> list[tuple[str, str, tuple[Panel, ...]]]:
         groups.setdefault(panel.row, []).append(panel)
     ordered = sorted(groups.items(), key=lambda group: group[0] != "")  # stable: "" first
     title = item.plugin.display_title
-    return [(row, f"{title}: {row}" if row else title, tuple(group)) for row, group in ordered]
+    return [(row, row or title, tuple(group)) for row, group in ordered]
 
 
 DEPLOY_EXPR = "max by (job, instance, version) (boss_build_info unless boss_build_info offset 2m)"

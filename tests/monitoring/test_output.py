@@ -272,7 +272,16 @@ def test_dashboard_layout(example_build: Any) -> None:
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     rows = [p for p in panels if p["type"] == "row"]
-    assert [r["title"] for r in rows] == [i.plugin.display_title for i in loaded if i.plugin.panels]
+    expected_rows = [
+        title
+        for i in loaded
+        if i.plugin.panels
+        for title in (
+            i.plugin.display_title,
+            *dict.fromkeys(p.row for p in i.plugin.panels if p.row),
+        )
+    ]
+    assert [r["title"] for r in rows] == expected_rows
     assert all(r["collapsed"] is False for r in rows)
     cells: set[tuple[int, int]] = set()
     for panel in panels:
