@@ -27,7 +27,8 @@ from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess
 from boss.metrics_registry import MetricHandles, materialise
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
-from boss.runtime import RuntimeSampler, record_build_info
+from boss.runtime.info import record_build_info
+from boss.runtime.sampler import RuntimeSampler
 from boss.settings import Settings, load_settings
 
 __all__ = ("BossApp", "create_app", "load_plugins")

@@ -1,16 +1,10 @@
-"""Runtime metrics of every worker: process, Python GC, event-loop lag, in-flight, build info."""
+"""Runtime metrics of every worker: process, Python GC, event-loop lag, in-flight, build info.
+
+Submodules hold the parts (``fragments``, ``process``, ``sampler``, ``info``, ``workers``).
+This package module imports none of them, so the ``/metrics`` render child, which needs only
+``workers``, starts without loading the rest.
+"""
 
 from __future__ import annotations
 
-from boss.runtime.info import record_build_info
-from boss.runtime.process import ProcessReader, ProcessStats
-from boss.runtime.sampler import RuntimeSampler
-from boss.runtime.workers import prune_dead_workers
-
-__all__ = (
-    "ProcessReader",
-    "ProcessStats",
-    "RuntimeSampler",
-    "prune_dead_workers",
-    "record_build_info",
-)
+__all__: tuple[str, ...] = ()

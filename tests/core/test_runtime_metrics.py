@@ -26,9 +26,11 @@ from boss import BossPlugin
 from boss.app import create_app
 from boss.metrics_endpoint import MULTIPROC_ENV, render_multiprocess
 from boss.metrics_registry import materialise
-from boss.runtime import ProcessReader, RuntimeSampler, prune_dead_workers
 from boss.runtime.fragments import RUNTIME_METRICS
 from boss.runtime.info import distribution_version
+from boss.runtime.process import ProcessReader
+from boss.runtime.sampler import RuntimeSampler
+from boss.runtime.workers import prune_dead_workers
 from boss.settings import load_settings
 from tests.core.helpers import samples, value
 
@@ -187,7 +189,7 @@ WORKER = textwrap.dedent(
     import sys
     from prometheus_client import CollectorRegistry
     from boss.metrics_registry import materialise
-    from boss.runtime import RuntimeSampler
+    from boss.runtime.sampler import RuntimeSampler
     from boss.runtime.fragments import RUNTIME_METRICS
     RuntimeSampler(materialise("core", RUNTIME_METRICS, CollectorRegistry())).sample()
     print("sampled", flush=True)
@@ -252,7 +254,7 @@ STOPPING = textwrap.dedent(
     import asyncio, os, sys
     from prometheus_client import CollectorRegistry
     from boss.metrics_registry import materialise
-    from boss.runtime import RuntimeSampler
+    from boss.runtime.sampler import RuntimeSampler
     from boss.runtime.fragments import RUNTIME_METRICS
 
     def live():
