@@ -199,7 +199,10 @@ def sub_rows(item: LoadedPlugin) -> list[tuple[str, str, tuple[Panel, ...]]]:
     return [(row, row or title, tuple(group)) for row, group in ordered]
 
 
-DEPLOY_EXPR = "max by (job, instance, version) (boss_build_info unless boss_build_info offset 2m)"
+DEPLOY_EXPR = (
+    "max by (job, cluster, environment, instance, version)"
+    " (boss_build_info unless boss_build_info offset 2m)"
+)
 """A series while an instance runs a boss version it did not run two minutes earlier."""
 
 
