@@ -32,6 +32,8 @@ from boss.metrics_registry import (
 )
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
+from boss.runtime.info import record_build_info
+from boss.runtime.sampler import RuntimeSampler
 from boss.settings import Settings, load_settings
 
 __all__ = ("BossApp", "create_app", "load_plugins")
@@ -114,16 +116,25 @@ def create_app(
         batched=multiprocess_dir() is None,
     )
     metrics_renderer = MetricsRenderer(registry)  # its render child process starts lazily
+    record_build_info(core, loaded)
+    sampler = RuntimeSampler(core, in_flight=lambda: recorder.in_flight)
+    runtime_hooks: tuple[Any, ...] = ()
     if settings.metrics.enabled:
+
+        def before_render() -> None:
+            recorder.flush()
+            sampler.sample()
+
         route_handlers.append(
             metrics_handler(
                 settings.metrics.path,
                 registry,
                 settings.metrics.token,
-                before_render=recorder.flush,
+                before_render=before_render,
                 renderer=metrics_renderer,
             )
         )
+        runtime_hooks = (sampler,)
 
     state = State(
         {
@@ -135,6 +146,7 @@ def create_app(
             "boss_loaded": list(loaded),
             "rate_limiter": limiter,
             "metrics_renderer": metrics_renderer,
+            "runtime_sampler": sampler,
         }
     )
     config = AppConfig(
@@ -144,8 +156,15 @@ def create_app(
         lifespan=[database.lifespan],
         dependencies={"db_session": Provide(database.session_dependency)},
         middleware=middleware,
-        on_startup=[limiter.start] if limiter is not None else [],
-        on_shutdown=[metrics_renderer.close, *([limiter.close] if limiter is not None else [])],
+        on_startup=[
+            *(hook.start for hook in runtime_hooks),
+            *([limiter.start] if limiter is not None else []),
+        ],
+        on_shutdown=[
+            metrics_renderer.close,
+            *(hook.stop for hook in runtime_hooks),
+            *([limiter.close] if limiter is not None else []),
+        ],
         state=state,
         openapi_config=OpenAPIConfig(
             title="boss",

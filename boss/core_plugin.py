@@ -23,6 +23,12 @@ from boss.ratelimit.fragments import (
     RATE_LIMIT_PANELS,
     RATE_LIMIT_RULE_TESTS,
 )
+from boss.runtime.fragments import (
+    RUNTIME_ALERTS,
+    RUNTIME_METRICS,
+    RUNTIME_PANELS,
+    RUNTIME_RULE_TESTS,
+)
 
 __all__ = ("HTTP_BUCKETS", "CorePlugin")
 
@@ -226,19 +232,27 @@ HTTP_PANELS = (
 
 
 class CorePlugin(BossPlugin):
-    """HTTP, error, database and rate-limit metrics of the core itself."""
+    """HTTP, error, database, rate-limit and runtime metrics of the core itself."""
 
     name = "core"
     title = "Core: HTTP"
-    metrics: ClassVar[tuple[MetricSpec, ...]] = HTTP_METRICS + RATE_LIMIT_METRICS + DB_METRICS
+    metrics: ClassVar[tuple[MetricSpec, ...]] = (
+        HTTP_METRICS + RATE_LIMIT_METRICS + DB_METRICS + RUNTIME_METRICS
+    )
     alerts: ClassVar[tuple[AlertRule, ...]] = (
-        HTTP_ALERTS + RATE_LIMIT_ALERTS + DB_ALERTS + BUDGET_ALERTS
+        HTTP_ALERTS + RATE_LIMIT_ALERTS + DB_ALERTS + BUDGET_ALERTS + RUNTIME_ALERTS
     )
     recording_rules: ClassVar[tuple[RecordingRule, ...]] = HTTP_RECORDING_RULES
     rule_tests: ClassVar[tuple[RuleTest, ...]] = (
-        HTTP_RULE_TESTS + RATE_LIMIT_RULE_TESTS + DB_RULE_TESTS + BUDGET_RULE_TESTS
+        HTTP_RULE_TESTS
+        + RATE_LIMIT_RULE_TESTS
+        + DB_RULE_TESTS
+        + BUDGET_RULE_TESTS
+        + RUNTIME_RULE_TESTS
     )
-    panels: ClassVar[tuple[Panel, ...]] = HTTP_PANELS + RATE_LIMIT_PANELS + DB_PANELS
+    panels: ClassVar[tuple[Panel, ...]] = (
+        HTTP_PANELS + RATE_LIMIT_PANELS + DB_PANELS + RUNTIME_PANELS
+    )
 
     async def ping(self) -> str | None:
         """Readiness of the core: the shared database answers ``SELECT 1``."""

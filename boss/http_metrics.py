@@ -5,6 +5,8 @@ by route template (never the raw path). Per request it records into an ``HttpRec
 in a single process that is one dict look-up and a few float additions, and the totals
 move into the prometheus-client objects when ``/metrics`` is rendered (``flush``); in
 multiprocess mode, where other workers' scrapes cannot flush this one, it observes directly.
+The recorder also counts requests in flight as a plain integer; the runtime sampler copies
+it into a gauge off the request path.
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ class HttpRecorder:
     internals fails the suite instead of miscounting.
     """
 
-    __slots__ = ("_batched", "_bounds", "_children", "_duration", "_pending", "_requests")
+    __slots__ = (
+        "_batched",
+        "_bounds",
+        "_children",
+        "_duration",
+        "_pending",
+        "_requests",
+        "in_flight",
+    )
 
     def __init__(self, requests: Counter, duration: Histogram, *, batched: bool) -> None:
         self._requests = requests
@@ -50,6 +60,8 @@ class HttpRecorder:
         self._bounds = bounds
         self._pending: dict[_Key, list[float]] = {}
         self._children: dict[tuple[str, ...], Any] = {}
+        self.in_flight = 0
+        """Requests the wrapper has started and not yet finished (this process only)."""
 
     @property
     def batched(self) -> bool:
@@ -128,6 +140,8 @@ class HttpMetricsApp:
             await self._app(scope, receive, send)
             return
         status = 500
+        recorder = self._recorder
+        recorder.in_flight += 1
         started = time.perf_counter()
 
         async def send_wrapper(message: dict[str, Any]) -> None:
@@ -143,8 +157,9 @@ class HttpMetricsApp:
             self._errors.labels(type(exc).__name__, "critical").inc()
             raise
         finally:
+            recorder.in_flight -= 1
             method = scope["method"]
-            self._recorder.record(
+            recorder.record(
                 method if method in _METHODS else "OTHER",
                 scope.get("path_template") or UNMATCHED,
                 status,

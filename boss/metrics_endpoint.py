@@ -29,6 +29,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from boss.runtime.workers import prune_dead_workers
+
 __all__ = (
     "MULTIPROC_ENV",
     "RENDER_MAX_AGE",
@@ -58,7 +60,11 @@ def multiprocess_dir() -> str | None:
 
 
 def render_multiprocess(path: str, accept: str) -> tuple[bytes, str]:
-    """Render every worker's mmap files under ``path`` for ``accept`` (runs in the child)."""
+    """Render every worker's mmap files under ``path`` for ``accept`` (runs in the child).
+
+    Dead workers' live-gauge files are dropped first, so their per-worker series vanish.
+    """
+    prune_dead_workers(path)
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
     encoder, content_type = choose_encoder(accept)

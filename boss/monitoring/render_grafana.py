@@ -26,11 +26,14 @@ from boss.monitoring.yamlout import GENERATED_NOTE, dump_json, dump_yaml
 __all__ = (
     "DASHBOARD_NAME",
     "DATASOURCE_UID",
+    "DEPLOY_EXPR",
     "INSTANCE_DASHBOARD",
     "dashboard",
+    "dashboard_annotations",
     "dashboard_json",
     "dashboards_provisioning",
     "datasource_provisioning",
+    "deploy_expr",
     "instance_dashboard",
     "layout",
     "stable_id",
@@ -343,6 +346,46 @@ def _board_links() -> list[dict[str, Any]]:
     ]
 
 
+def deploy_expr(deployment_labels: Sequence[str] = ("cluster", "environment")) -> str:
+    """A series while an instance runs a boss version it did not run two minutes earlier."""
+    labels = ", ".join(dict.fromkeys(("job", *deployment_labels, "instance", "version")))
+    return f"max by ({labels}) (boss_build_info unless boss_build_info offset 2m)"
+
+
+DEPLOY_EXPR = deploy_expr()
+"""The deploy annotation's query for the default deployment labels, before panel scoping."""
+
+
+def dashboard_annotations(
+    loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None
+) -> list[dict[str, Any]]:
+    """Dashboard annotation queries beside Grafana's built-in one: deploys from build info.
+
+    A deploy marks the time an instance started reporting a ``boss_build_info`` label set it
+    did not report two minutes earlier (a new version, or an instance that was away); the
+    query is scoped by the dashboard's variables like every panel's.
+    """
+    declared = {spec.name for item in loaded for spec in item.plugin.metrics}
+    if "boss_build_info" not in declared:
+        return []
+    opts = opts or BuildOptions()
+    return [
+        {
+            "datasource": _DATASOURCE,
+            "enable": True,
+            "expr": scope_expr(deploy_expr(opts.deployment_labels), panel_scope(opts)),
+            "hide": False,
+            "iconColor": "rgba(255, 152, 48, 1)",
+            "name": "Deploys",
+            "step": "1m",
+            "tagKeys": "instance,version",
+            "textFormat": "boss {{version}} on {{instance}}",
+            "titleFormat": "Deploy",
+            "useValueForTime": False,
+        }
+    ]
+
+
 def dashboard(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> dict[str, Any]:
     """The dashboard as a JSON-ready dict: a row per plugin (or per area of a plugin)."""
     opts = opts or BuildOptions()
@@ -365,6 +408,7 @@ def dashboard(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) 
     return _board(
         panels,
         opts,
+        annotations=dashboard_annotations(loaded, opts),
         uid=_uid(DASHBOARD_NAME),
         title="boss",
         description=f"boss: every installed plugin's panels, a row per area. {GENERATED_NOTE}",
@@ -396,6 +440,7 @@ def instance_dashboard(
     return _board(
         panels,
         opts,
+        annotations=dashboard_annotations(loaded, opts),
         uid=_uid(INSTANCE_DASHBOARD),
         title="boss: per instance",
         description=(
@@ -406,7 +451,13 @@ def instance_dashboard(
 
 
 def _board(
-    panels: list[dict[str, Any]], opts: BuildOptions, *, uid: str, title: str, description: str
+    panels: list[dict[str, Any]],
+    opts: BuildOptions,
+    *,
+    annotations: list[dict[str, Any]],
+    uid: str,
+    title: str,
+    description: str,
 ) -> dict[str, Any]:
     return {
         "__generated": GENERATED_NOTE,
@@ -420,7 +471,8 @@ def _board(
                     "iconColor": "rgba(0, 211, 255, 1)",
                     "name": "Annotations & Alerts",
                     "type": "dashboard",
-                }
+                },
+                *annotations,
             ]
         },
         "description": description,

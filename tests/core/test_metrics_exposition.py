@@ -39,7 +39,7 @@ WRITER = textwrap.dedent(
     requests = Counter("demo_requests", "r", ["route"])
     requests.labels("/a").inc(3)
     requests.labels("/b").inc()
-    Gauge("demo_inflight", "g", multiprocess_mode="livesum").set(2)
+    Gauge("demo_inflight", "g", multiprocess_mode="sum").set(2)
     Histogram("demo_seconds", "h", buckets=(0.1, 1.0)).observe(0.5)
     """
 )

@@ -129,7 +129,8 @@ def test_two_workers_share_one_metrics_endpoint(tmp_path, processes):
     pids = {
         int(m.group(1)) for f in metrics_dir.iterdir() if (m := re.search(r"_(\d+)\.db$", f.name))
     }
-    text = httpx.get(f"{base}/metrics").text
+    # A worker's first scrape starts its render child (seconds on a loaded 2-CPU machine).
+    text = httpx.get(f"{base}/metrics", timeout=60).text
     assert (
         value(text, "http_requests_total", method="GET", endpoint="<unmatched>", status="404")
         == sent
@@ -139,7 +140,7 @@ def test_two_workers_share_one_metrics_endpoint(tmp_path, processes):
     assert not metrics_dir.exists(), "the multiprocess directory must be removed when serve stops"
 
     base, _ = start_server(processes, env, "--workers", "2")
-    text = httpx.get(f"{base}/metrics").text
+    text = httpx.get(f"{base}/metrics", timeout=60).text
     assert (
         value(text, "http_requests_total", method="GET", endpoint="<unmatched>", status="404") == 0
     )

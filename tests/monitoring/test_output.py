@@ -590,7 +590,14 @@ def test_dashboard_survives_grafana_11_6_typed_models(example_build: Any) -> Non
     ):
         ours = json.loads(text)
         theirs = json.loads(json.dumps(Dashboard.from_json(ours), cls=JSONEncoder))
-        assert _lost(ours, theirs) == [".__generated", ".id"]
+        # Prometheus annotation queries keep their datasource-specific options at the top
+        # level, where Grafana's Prometheus annotation editor reads them; the generic typed
+        # model has no fields for them.
+        prometheus_annotation = re.compile(
+            r"^\.annotations\.list\[\d+\]\.(step|tagKeys|textFormat|titleFormat|useValueForTime)$"
+        )
+        lost = [p for p in _lost(ours, theirs) if not prometheus_annotation.match(p)]
+        assert lost == [".__generated", ".id"]
 
 
 @pytest.mark.parametrize(
