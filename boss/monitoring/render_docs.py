@@ -107,7 +107,9 @@ def metrics_md(loaded: Sequence[LoadedPlugin]) -> str:
         dist = f" — distribution `{item.distribution}`" if item.distribution else ""
         out += ["", f"## Plugin `{item.name}`{dist}", ""]
         for spec in item.plugin.metrics:
-            out += [f"### {spec.name}", "", f"{spec.kind.capitalize()}. {spec.help}", ""]
+            # The list follows its help line in one block: two metrics with the same labels and
+            # users would otherwise render identical paragraphs (the docs guard refuses those).
+            out += [f"### {spec.name}", "", f"{spec.kind.capitalize()}. {spec.help}"]
             if spec.labels:
                 out.append("- labels:")
                 for label in spec.labels:
