@@ -16,6 +16,7 @@ from sqlalchemy import select
 from boss import AlertRule, BossPlugin, Cache, MetricSpec, Panel, PluginContext, RuleTest
 from boss.database import Database
 from boss_tasks.fragments import TASK_ALERTS, TASK_METRICS, TASK_PANELS, TASK_RULE_TESTS
+from boss_tasks.idempotency import IdempotencyStore
 from boss_tasks.metrics import TaskMetrics
 from boss_tasks.routes import build_router
 from boss_tasks.service import Emit, TaskService
@@ -54,6 +55,7 @@ class TasksPlugin(BossPlugin):
     def __init__(self) -> None:
         self._service: TaskService | None = None
         self._database: Database | None = None
+        self._idempotency: IdempotencyStore | None = None
 
     def setup(self, context: PluginContext) -> None:
         """Keep the settings section and build the metric helper from our handles."""
@@ -75,9 +77,16 @@ class TasksPlugin(BossPlugin):
             )
         return self._service
 
+    @property
+    def idempotency(self) -> IdempotencyStore | None:
+        """The ``Idempotency-Key`` store (for other plugins' create routes); ``None`` until started."""
+        return self._idempotency
+
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the ``/api/db`` routes and the lifespan that runs the service."""
-        app_config.route_handlers.append(build_router(lambda: self.service))
+        app_config.route_handlers.append(
+            build_router(lambda: self.service, lambda: self.idempotency)
+        )
         app_config.lifespan.append(self._lifespan)
         return app_config
 
@@ -91,6 +100,7 @@ class TasksPlugin(BossPlugin):
             cache=self.context.services.get(Cache),  # type: ignore[type-abstract]
             emit=_emitter(app),
         )
+        self._idempotency = IdempotencyStore(database)
         stop = asyncio.Event()
         refresher = asyncio.create_task(self._refresh(self._service, stop))
         try:
@@ -105,6 +115,7 @@ class TasksPlugin(BossPlugin):
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
             self._service = None
+            self._idempotency = None
 
     async def _refresh(self, service: TaskService, stop: asyncio.Event) -> None:
         """Keep ``tasks_by_status`` current: re-read the counts every interval until ``stop``."""
