@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.params import FromPath
 
 if TYPE_CHECKING:
     from litestar.handlers import HTTPRouteHandler
@@ -62,10 +63,10 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         403, "Forbidden", "Your key's role may not do this; use a key with the `admin` role."
     ),
     "not-found": ProblemKind(
-        404, "Not found", "Nothing exists at this path, or the resource was deleted."
+        404, "Not Found", "Nothing exists at this path, or the resource was deleted."
     ),
     "method-not-allowed": ProblemKind(
-        405, "Method not allowed", "The path exists but not for this method; see `Allow`."
+        405, "Method Not Allowed", "The path exists but not for this method; see `Allow`."
     ),
     "version-conflict": ProblemKind(
         409,
@@ -93,16 +94,16 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     ),
     "precondition-failed": ProblemKind(
         412,
-        "Precondition failed",
+        "Precondition Failed",
         "`If-Match` names a version that is no longer current. The answer carries the current "
         "`ETag`; reload and apply your change again.",
     ),
     "payload-too-large": ProblemKind(
-        413, "Payload too large", "The request body is larger than the server accepts (1 MiB)."
+        413, "Content Too Large", "The request body is larger than the server accepts (1 MiB)."
     ),
     "unsupported-media-type": ProblemKind(
         415,
-        "Unsupported media type",
+        "Unsupported Media Type",
         "Send the body as JSON with `Content-Type: application/json`.",
     ),
     "idempotency-key-reused": ProblemKind(
@@ -113,29 +114,29 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     ),
     "precondition-required": ProblemKind(
         428,
-        "Precondition required",
+        "Precondition Required",
         'A change needs the version you last saw: send `If-Match: "<version>"` (the `ETag`) '
         "or the body field `version`.",
     ),
     "rate-limited": ProblemKind(
         429,
-        "Too many requests",
+        "Too Many Requests",
         "Slow down: retry after `Retry-After` seconds. `RateLimit-Limit`, "
         "`RateLimit-Remaining` and `RateLimit-Reset` describe your budget.",
     ),
     "internal": ProblemKind(
-        500, "Internal server error", "A bug: the server logged it. Retrying may not help."
+        500, "Internal Server Error", "A bug: the server logged it. Retrying may not help."
     ),
     "bad-gateway": ProblemKind(
-        502, "Bad gateway", "A service boss depends on answered badly; retry later."
+        502, "Bad Gateway", "A service boss depends on answered badly; retry later."
     ),
     "unavailable": ProblemKind(
         503,
-        "Service unavailable",
+        "Service Unavailable",
         "A dependency (database, provider) is unavailable; retry after `Retry-After` if sent.",
     ),
     "gateway-timeout": ProblemKind(
-        504, "Gateway timeout", "A service boss depends on did not answer in time; retry later."
+        504, "Gateway Timeout", "A service boss depends on did not answer in time; retry later."
     ),
     "http-error": ProblemKind(
         400, "HTTP error", "Any other HTTP error; `status` and `detail` say what happened."
@@ -324,7 +325,7 @@ def problem_page_handler() -> HTTPRouteHandler:
         include_in_schema=False,
         sync_to_thread=False,
     )
-    def problem_page(kind: str) -> str:
+    def problem_page(kind: FromPath[str]) -> str:
         found = PROBLEM_KINDS.get(kind)
         if found is None:
             raise NotFoundException(f"no problem type {kind!r}; see docs/problems.md")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
@@ -111,8 +112,28 @@ def raise_errors(errors: list[dict[str, str]]) -> None:
         raise ValidationException(f"Validation failed for {named}", extra=errors)
 
 
+def _datetime_problem(value: Any) -> str | None:
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if isinstance(item, datetime):
+            if item.tzinfo is None:
+                return "must be an RFC 3339 date-time with a UTC offset"
+            try:
+                item.astimezone(UTC)
+            except OverflowError:
+                return "is outside the range of dates that can be stored (years 1-9999 in UTC)"
+    return None
+
+
 def _query_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
-    parameters = request.route_handler.parsed_fn_signature.parameters
+    """Unknown, repeated, control characters, and each declared parameter's own conversion.
+
+    The conversion is Litestar's (lenient, per parameter) so that every parameter's error is
+    reported here at once instead of the first body or query error only.
+    """
+    handler = request.route_handler
+    parameters = handler.parsed_fn_signature.parameters
+    types = {f.name: f.type for f in msgspec.structs.fields(handler.signature_model)}
     errors: list[dict[str, str]] = []
     for name in dict.fromkeys(request.query_params.keys()):
         values = request.query_params.getall(name)
@@ -120,13 +141,22 @@ def _query_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
         if definition is None or name in ("data", "request", "headers", "state"):
             errors.append(_error(name, "query", "unknown query parameter"))
             continue
-        if len(values) > 1 and not definition.is_non_string_sequence:
+        sequence = definition.is_non_string_sequence
+        if len(values) > 1 and not sequence:
             errors.append(_error(name, "query", "given more than once; send it once"))
-        for value in values:
-            message = control_character(value)
-            if message:
-                errors.append(_error(name, "query", message))
-                break
+            continue
+        message = next(filter(None, (control_character(v) for v in values)), None)
+        if message is None and name in types:
+            try:
+                converted = msgspec.convert(
+                    values if sequence else values[0], type=types[name], strict=False
+                )
+            except msgspec.ValidationError as exc:
+                message = _clean_message(exc)
+            else:
+                message = _datetime_problem(converted)
+        if message:
+            errors.append(_error(name, "query", message))
     return errors
 
 

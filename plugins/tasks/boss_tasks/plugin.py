@@ -17,11 +17,13 @@ from boss import AlertRule, BossPlugin, Cache, MetricSpec, Panel, PluginContext,
 from boss.database import Database
 from boss_tasks.fragments import TASK_ALERTS, TASK_METRICS, TASK_PANELS, TASK_RULE_TESTS
 from boss_tasks.idempotency import IdempotencyStore
+from boss_tasks.listing import SORTS
 from boss_tasks.metrics import TaskMetrics
 from boss_tasks.routes import build_router
 from boss_tasks.service import Emit, TaskService
 from boss_tasks.settings import TasksSettings
 from boss_tasks.tables import tasks
+from boss_tasks.workflow import PRIORITIES, STATUSES
 
 __all__ = ("TasksPlugin",)
 
@@ -51,6 +53,11 @@ class TasksPlugin(BossPlugin):
     panels: ClassVar[tuple[Panel, ...]] = TASK_PANELS
     settings_type: ClassVar[type[Any] | None] = TasksSettings
     migrations: ClassVar[str | None] = "boss_tasks.migrations"
+    openapi_enums: ClassVar[dict[str, tuple[str, ...]]] = {
+        "TaskStatus": STATUSES,
+        "TaskPriority": PRIORITIES,
+        "TaskSort": SORTS,
+    }
 
     def __init__(self) -> None:
         self._service: TaskService | None = None
