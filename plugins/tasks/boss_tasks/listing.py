@@ -137,6 +137,8 @@ class TaskQuery(msgspec.Struct, frozen=True, kw_only=True):
         """``ORDER BY`` of the sort: its column, then the id, both in the sort's direction."""
         column = _COLUMNS[self._name]
         number = tasks.c.number
+        if column is number:
+            return [number.desc() if self.descending else number.asc()]
         if self.descending:
             first = column.desc().nulls_last() if self._name == "deadline" else column.desc()
             return [first, number.desc()]
