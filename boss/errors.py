@@ -259,9 +259,11 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
                     # Litestar names the enclosing object ("data"); name the field itself.
                     parent = "" if field in ("", "data") else field.removeprefix("data.")
                     field = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
-                errors.append(
-                    {"field": field, "source": item.get("source") or "body", "message": message}
-                )
+                source = str(item.get("source") or "body")
+                if source == "header" and "_" in field:
+                    # Litestar names the handler's parameter (if_match); name the header.
+                    field = "-".join(part.capitalize() for part in field.split("_"))
+                errors.append({"field": field, "source": source, "message": message})
     return errors
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
+from litestar.params import HeaderParameter
 
 from boss.errors import Problem
 
@@ -154,9 +155,32 @@ def _query_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
             except msgspec.ValidationError as exc:
                 message = _clean_message(exc)
             else:
-                message = _datetime_problem(converted)
+                # Litestar reads ``null`` (or nothing) as None for an optional parameter;
+                # a parameter that is present must carry a value.
+                empty = converted is None or (sequence and None in converted)
+                message = "must have a value" if empty else _datetime_problem(converted)
         if message:
             errors.append(_error(name, "query", message))
+    return errors
+
+
+def _header_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    """Declared header parameters (``HeaderParameter``), named by their header."""
+    handler = request.route_handler
+    types = {f.name: f.type for f in msgspec.structs.fields(handler.signature_model)}
+    errors: list[dict[str, str]] = []
+    for name, definition in handler.parsed_fn_signature.parameters.items():
+        kwarg = definition.kwarg_definition
+        if not isinstance(kwarg, HeaderParameter) or kwarg.name is None:
+            continue
+        header = kwarg.name
+        value = request.headers.get(header)
+        if value is None or name not in types:
+            continue
+        try:
+            msgspec.convert(value, type=types[name], strict=False)
+        except msgspec.ValidationError as exc:
+            errors.append(_error(header, "header", _clean_message(exc)))
     return errors
 
 
@@ -171,7 +195,7 @@ async def strict_request(
     (path parameters, headers) are reported together with these.
     """
     handler = request.route_handler
-    errors = [*(errors or ()), *_query_errors(request)]
+    errors = [*(errors or ()), *_query_errors(request), *_header_errors(request)]
     body_type = handler.opt.get(BODY_TYPE_OPT)
     if body_type is not None:
         content_type = request.headers.get("content-type", "")

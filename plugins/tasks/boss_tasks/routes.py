@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,7 +19,8 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi.spec import Operation, RequestBody, Schema
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from msgspec import UNSET
 
 from boss.auth import ApiKey
@@ -63,9 +65,38 @@ from boss_tasks.workflow import Priority, Status
 __all__ = ("QUERY_MAX", "build_router", "task_error_handler")
 
 ETAG_RE = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
+ETAG_PATTERN = r'^(W/)?"[1-9][0-9]{0,8}"$'
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        pattern=ETAG_PATTERN,
+        description='The ETag you last saw, e.g. `"3"`: stale answers 412',
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-None-Match",
+        description='ETags you hold (`"3"`, a list or `*`): 304 when one is current',
+        max_length=1000,
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="A retry with the same key and body within 24 h returns the first answer",
+    ),
+]
 QUERY_MAX = 200
 CURSOR_MAX = 512
 TAGS = ["tasks"]
+TaskId = Annotated[
+    str,
+    PathParameter(description="The task's id, `TASK-<n>`", pattern=r"^TASK-[1-9][0-9]{0,17}$"),
+]
 
 
 class PreconditionFailed(TaskError):
@@ -154,6 +185,22 @@ def _task_response(task: Task, status_code: int = 200, **headers: str) -> Respon
     return Response(task, status_code=status_code, headers={"ETag": _etag(task.version), **headers})
 
 
+@dataclass
+class VersionRequiredOperation(Operation):
+    """Documents the body's ``version`` as required (``If-Match`` is the documented alternative).
+
+    Without it a client, or a schema-driven fuzzer, would send changes without any version
+    and always get 428.
+    """
+
+    def __post_init__(self) -> None:
+        body = self.request_body
+        if isinstance(body, RequestBody):
+            for media in body.content.values():
+                if media.schema is not None:
+                    media.schema = Schema(all_of=[media.schema, Schema(required=["version"])])
+
+
 def _problems(*codes: int) -> dict[int, ResponseSpec]:
     meanings = {
         304: "Not modified: `If-None-Match` names the current ETag",
@@ -198,6 +245,7 @@ async def create_task(
     request: Request[Any, Any, Any],
     tasks: NamedDependency[TaskService],
     idempotency: NamedDependency[IdempotencyStore],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Task]:
     """Create a ``pending`` task: 201 with ``Location`` and ``ETag``.
 
@@ -337,7 +385,10 @@ async def list_tasks(
     responses=_problems(304, 404),
 )
 async def get_task(
-    task_id: FromPath[str], request: Request[Any, Any, Any], tasks: NamedDependency[TaskService]
+    task_id: TaskId,
+    request: Request[Any, Any, Any],
+    tasks: NamedDependency[TaskService],
+    if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:
     """One task with its ``ETag``; 304 when ``If-None-Match`` names the current one."""
     task = await tasks.get(task_id)
@@ -354,16 +405,18 @@ async def get_task(
     "/tasks/{task_id:str}",
     summary="Change a task's fields",
     operation_id="updateTask",
+    operation_class=VersionRequiredOperation,
     tags=TAGS,
     opt={BODY_TYPE_OPT: TaskPatch, BODY_CHECKS_OPT: TASK_CHECKS},
     response_headers=[ETAG_HEADER],
     responses=_problems(404, 409, 412, 428),
 )
 async def patch_task(
-    task_id: FromPath[str],
+    task_id: TaskId,
     data: JSONBody[TaskPatch],
     request: Request[Any, Any, Any],
     tasks: NamedDependency[TaskService],
+    if_match: IfMatch = None,
 ) -> Response[Task]:
     """Change title, description, assignee, priority or deadline at the version you saw.
 
@@ -397,10 +450,11 @@ async def patch_task(
     responses=_problems(404, 409, 412),
 )
 async def change_status(
-    task_id: FromPath[str],
+    task_id: TaskId,
     data: JSONBody[StatusChange],
     request: Request[Any, Any, Any],
     tasks: NamedDependency[TaskService],
+    if_match: IfMatch = None,
 ) -> Response[Task]:
     """Move the task through the state machine (a command: no version needed).
 
@@ -430,7 +484,10 @@ async def change_status(
     responses=_problems(404, 412),
 )
 async def delete_task(
-    task_id: FromPath[str], request: Request[Any, Any, Any], tasks: NamedDependency[TaskService]
+    task_id: TaskId,
+    request: Request[Any, Any, Any],
+    tasks: NamedDependency[TaskService],
+    if_match: IfMatch = None,
 ) -> None:
     """Hide the task from reads and lists (404 afterwards); its audit trail stays readable.
 
@@ -453,7 +510,7 @@ async def delete_task(
     tags=TAGS,
     responses=_problems(404),
 )
-async def task_audit(task_id: FromPath[str], tasks: NamedDependency[TaskService]) -> AuditTrail:
+async def task_audit(task_id: TaskId, tasks: NamedDependency[TaskService]) -> AuditTrail:
     """Who changed what, from what to what, oldest first (also for a deleted task)."""
     return AuditTrail(task_id=task_id, entries=await tasks.history(task_id))
 
