@@ -113,10 +113,14 @@ def raise_errors(errors: list[dict[str, str]]) -> None:
         raise ValidationException(f"Validation failed for {named}", extra=errors)
 
 
-def _datetime_problem(value: Any) -> str | None:
+def _datetime_problem(value: Any, raw: list[str]) -> str | None:
     values = value if isinstance(value, list) else [value]
-    for item in values:
+    for item, text in zip(values, raw, strict=False):
         if isinstance(item, datetime):
+            try:  # Litestar would also read a number as a Unix time: RFC 3339 only
+                msgspec.convert(text, type=datetime, strict=True)
+            except msgspec.ValidationError:
+                return "must be an RFC 3339 date-time, e.g. 2030-01-31T17:00:00Z"
             if item.tzinfo is None:
                 return "must be an RFC 3339 date-time with a UTC offset"
             try:
@@ -158,7 +162,7 @@ def _query_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
                 # Litestar reads ``null`` (or nothing) as None for an optional parameter;
                 # a parameter that is present must carry a value.
                 empty = converted is None or (sequence and None in converted)
-                message = "must have a value" if empty else _datetime_problem(converted)
+                message = "must have a value" if empty else _datetime_problem(converted, values)
         if message:
             errors.append(_error(name, "query", message))
     return errors
