@@ -148,3 +148,22 @@ async def test_concurrent_duplicates_create_one_task(
         if answer.status_code == 409:
             assert answer.json()["type"] == "/problems/idempotency-in-progress"
     assert await counts(migrated) == (1, 1)
+
+
+async def test_ai_create_honours_the_idempotency_key(make_app: AppFactory, migrated: str) -> None:
+    from boss_ai import AIPlugin
+
+    app, _ = make_app(AIPlugin(), BOSS_AI__PROVIDER="offline")
+    headers = {**ADMIN, "Idempotency-Key": "ai-create-1"}
+    body = {"text": "Ana must pay the supplier by Friday, urgent"}
+    async with AsyncTestClient(app) as client:
+        first = await client.post("/api/ai/tasks", json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        again = await client.post("/api/ai/tasks", json=body, headers=headers)
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        other = await client.post("/api/ai/tasks", json={"text": "something else"}, headers=headers)
+        assert other.status_code == 422
+        assert other.json()["type"] == "/problems/idempotency-key-reused"
+    assert await counts(migrated) == (1, 1)

@@ -21,13 +21,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.exceptions import ValidationException
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boss.auth import ApiKey
 from boss.database import Database
-from boss_tasks.errors import InvalidTaskInput, TaskError
+from boss.errors import Problem
 from boss_tasks.models import Task
 from boss_tasks.tables import idempotency
 
@@ -58,23 +59,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class IdempotencyKeyReused(TaskError):
-    """The key was used for a request with another body."""
+class IdempotencyKeyReused(Problem):
+    """The key was used for a request with another body (422, on any route)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(
+            422,
             f"Idempotency-Key {key!r} was already used for a request with a different body; "
-            "use a new key for a new request"
+            "use a new key for a new request",
+            kind="idempotency-key-reused",
         )
         self.key = key
 
 
-class IdempotencyInProgress(TaskError):
-    """The first request with this key is still running."""
+class IdempotencyInProgress(Problem):
+    """The first request with this key is still running (409, on any route)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"a request with Idempotency-Key {key!r} is still in progress; retry shortly"
+            409,
+            f"a request with Idempotency-Key {key!r} is still in progress; retry shortly",
+            kind="idempotency-in-progress",
+            headers={"Retry-After": "1"},
         )
         self.key = key
 
@@ -197,8 +203,10 @@ def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     if key is None:
         return None
     if KEY_RE.match(key) is None:
-        raise InvalidTaskInput(
-            HEADER, "must be 1-255 visible ASCII characters (a UUID is ideal)", source="header"
+        message = "must be 1-255 visible ASCII characters (a UUID is ideal)"
+        raise ValidationException(
+            f"Validation failed for {HEADER}: {message}",
+            extra=[{"field": HEADER, "source": "header", "message": message}],
         )
     return key
 

@@ -33,12 +33,7 @@ from boss_tasks.errors import (
     TaskNotFound,
     VersionConflict,
 )
-from boss_tasks.idempotency import (
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-    IdempotencyStore,
-    idempotent_create,
-)
+from boss_tasks.idempotency import IdempotencyStore, idempotent_create
 from boss_tasks.listing import DEFAULT_SORT, Sort, TaskQuery
 from boss_tasks.models import (
     ASSIGNEE_MAX,
@@ -551,12 +546,6 @@ def task_error_handler(request: Request[Any, Any, Any], exc: TaskError) -> Respo
             str(exc),
             kind="invalid-transition",
             extra={"task_id": exc.task_id, "current_status": exc.old, "allowed": exc.allowed},
-        )
-    if isinstance(exc, IdempotencyKeyReused):
-        return problem_response(422, str(exc), kind="idempotency-key-reused")
-    if isinstance(exc, IdempotencyInProgress):
-        return problem_response(
-            409, str(exc), kind="idempotency-in-progress", headers={"Retry-After": "1"}
         )
     return problem_response(400, str(exc))
 
