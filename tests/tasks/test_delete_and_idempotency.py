@@ -108,7 +108,7 @@ async def test_retry_with_the_same_key_returns_the_same_task(
 async def test_keys_hold_across_instances_and_expire(make_app: AppFactory, migrated: str) -> None:
     headers = {**ADMIN, "Idempotency-Key": "shared-key"}
     first_app, _ = make_app()
-    second_app, _ = make_app()
+    second_app, second_tasks = make_app()
     async with AsyncTestClient(first_app) as a, AsyncTestClient(second_app) as b:
         created = await a.post("/api/db/tasks", json={"title": "once"}, headers=headers)
         replayed = await b.post("/api/db/tasks", json={"title": "once"}, headers=headers)
@@ -122,6 +122,7 @@ async def test_keys_hold_across_instances_and_expire(make_app: AppFactory, migra
                 )
         finally:
             await database.dispose()
+        assert await second_tasks.idempotency.purge() == 1
         fresh = await b.post("/api/db/tasks", json={"title": "once"}, headers=headers)
         assert fresh.status_code == 201
         assert fresh.json()["id"] != created.json()["id"]

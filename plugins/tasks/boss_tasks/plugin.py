@@ -30,6 +30,8 @@ __all__ = ("TasksPlugin",)
 logger = logging.getLogger("boss.tasks")
 STOP_TIMEOUT = 10.0
 """Seconds the status refresher may take to finish its query at shutdown."""
+PURGE_INTERVAL = 3600.0
+"""Seconds between deletions of expired ``Idempotency-Key`` rows."""
 
 
 def _emitter(app: Litestar) -> Emit:
@@ -125,12 +127,23 @@ class TasksPlugin(BossPlugin):
             self._idempotency = None
 
     async def _refresh(self, service: TaskService, stop: asyncio.Event) -> None:
-        """Keep ``tasks_by_status`` current: re-read the counts every interval until ``stop``."""
+        """Keep ``tasks_by_status`` current: re-read the counts every interval until ``stop``.
+
+        Once per ``PURGE_INTERVAL`` it also deletes expired ``Idempotency-Key`` rows.
+        """
+        loop = asyncio.get_running_loop()
+        next_purge = loop.time() + PURGE_INTERVAL
         while not stop.is_set():
             try:
                 await service.refresh_status_metrics()
             except Exception as exc:
                 logger.warning("could not refresh tasks_by_status: %s", exc)
+            if self._idempotency is not None and loop.time() >= next_purge:
+                next_purge = loop.time() + PURGE_INTERVAL
+                try:
+                    await self._idempotency.purge()
+                except Exception as exc:
+                    logger.warning("could not purge expired idempotency keys: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.status_refresh_seconds)
 
