@@ -161,10 +161,13 @@ async def test_ai_create_honours_the_idempotency_key(make_app: AppFactory, migra
     async with AsyncTestClient(app) as client:
         first = await client.post("/api/ai/tasks", json=body, headers=headers)
         assert first.status_code == 201, first.text
+        assert first.headers["location"] == f"/api/db/tasks/{first.json()['task']['id']}"
+        assert first.headers["etag"] == '"1"'
         again = await client.post("/api/ai/tasks", json=body, headers=headers)
         assert again.status_code == 201
         assert again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["location"] == first.headers["location"]
         other = await client.post("/api/ai/tasks", json={"text": "something else"}, headers=headers)
         assert other.status_code == 422
         assert other.json()["type"] == "/problems/idempotency-key-reused"

@@ -215,7 +215,11 @@ class AIPlugin(BossPlugin):
                 return task
 
             def respond(task: Task) -> Response[AITaskResult]:
-                return Response(AITaskResult(task=task, draft=drafts[-1]), status_code=201)
+                return Response(
+                    AITaskResult(task=task, draft=drafts[-1]),
+                    status_code=201,
+                    headers={"Location": f"/api/db/tasks/{task.id}", "ETag": f'"{task.version}"'},
+                )
 
             tasks_plugin: Any = plugin.context.plugins["tasks"]
             return await idempotent_create(
