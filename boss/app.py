@@ -12,15 +12,17 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from boss.auth import load_keyring, middleware_for, whoami
 from boss.database import Database
 from boss.database.health import database_health
-from boss.errors import ProblemHandlers
+from boss.errors import ProblemHandlers, problem_page_handler
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
+from boss.http_semantics import HttpSemanticsApp
 from boss.loader import LoadedPlugin, load_plugins
 from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess_dir
 from boss.metrics_registry import (
@@ -30,6 +32,7 @@ from boss.metrics_registry import (
     materialise,
     zero_initialise,
 )
+from boss.openapi import FinishedJsonRenderPlugin
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
 from boss.runtime.info import record_build_info
@@ -38,7 +41,7 @@ from boss.settings import Settings, load_settings
 
 __all__ = ("BossApp", "create_app", "load_plugins")
 
-BossApp = Litestar | HttpMetricsApp
+BossApp = Litestar | HttpSemanticsApp | HttpMetricsApp
 logger = logging.getLogger("boss")
 REQUEST_MAX_BODY = 1024 * 1024
 """Largest request body accepted (413 above); ``AppConfig`` has no default of its own."""
@@ -79,6 +82,13 @@ def _setup_plugins(
     return handles
 
 
+def _named_enums(loaded: Sequence[LoadedPlugin]) -> dict[str, tuple[str, ...]]:
+    named: dict[str, tuple[str, ...]] = {}
+    for item in loaded:
+        named.update(item.plugin.openapi_enums)
+    return named
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -108,7 +118,12 @@ def create_app(
     if limiter is not None:
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
 
-    route_handlers: list[Any] = [*health_handlers(), database_health, whoami]
+    route_handlers: list[Any] = [
+        *health_handlers(),
+        database_health,
+        whoami,
+        problem_page_handler(),
+    ]
     recorder = HttpRecorder(
         core.counter("http_requests_total"),
         core.histogram("http_request_duration_seconds"),
@@ -175,11 +190,17 @@ def create_app(
             ),
             security=[{"bearer": []}],
             path="/schema",
+            render_plugins=[
+                ScalarRenderPlugin(),
+                FinishedJsonRenderPlugin(
+                    named_enums=_named_enums(loaded), rate_limited=limiter is not None
+                ),
+            ],
         ),
         debug=False,
         request_max_body_size=REQUEST_MAX_BODY,
     )
-    app = Litestar.from_config(config)
+    app = HttpSemanticsApp(Litestar.from_config(config))
     if not settings.metrics.enabled:
         return app
     return HttpMetricsApp(

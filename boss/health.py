@@ -57,13 +57,19 @@ async def check_readiness(plugins: Sequence[BossPlugin], limit: float = PING_TIM
     return Readiness(ok=ok, failing=failing, details=details)
 
 
-@get("/health", include_in_schema=True, tags=["health"], sync_to_thread=False)
+@get(
+    "/health",
+    include_in_schema=True,
+    tags=["health"],
+    sync_to_thread=False,
+    operation_id="getLiveness",
+)
 def liveness() -> dict[str, str]:
     """200 while the process serves requests."""
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["health"])
+@get("/health/ready", tags=["health"], operation_id="getReadiness")
 async def readiness(state: State) -> Response[Readiness]:
     """200 when every plugin's ping answers, 503 with the failing ones otherwise."""
     plugins: list[BossPlugin] = [p for p in state["boss_plugins"] if p.has_ping]

@@ -16,7 +16,7 @@ from boss.database.engine import Database, DatabaseUnavailable
 __all__ = ("database_health",)
 
 
-@get("/health/db", tags=["health"])
+@get("/health/db", tags=["health"], operation_id="getDatabaseHealth")
 async def database_health(state: State) -> Response[dict[str, Any]]:
     """200 with pool figures when ``SELECT 1`` answers; 503 with the reason when not."""
     database: Database = state["database"]

@@ -140,8 +140,7 @@ RUNTIME_METRICS = (
 )
 
 LOOP_LAG_P99 = (
-    "histogram_quantile(0.99, sum by (instance, le)"
-    " (rate(boss_event_loop_lag_seconds_bucket[5m])))"
+    "histogram_quantile(0.99, sum by (instance, le) (rate(boss_event_loop_lag_seconds_bucket[5m])))"
 )
 
 RUNTIME_ALERTS = (
@@ -159,10 +158,7 @@ RUNTIME_ALERTS = (
     ),
     AlertRule(
         name="FileDescriptorsNearLimit",
-        expr=(
-            "max by (instance, worker)"
-            " (process_open_fds / process_max_fds) > 0.8"
-        ),
+        expr=("max by (instance, worker) (process_open_fds / process_max_fds) > 0.8"),
         for_="5m",
         severity="warning",
         summary="Worker {{ $labels.worker }} of {{ $labels.instance }} uses most of its file descriptors",

@@ -66,7 +66,8 @@ async def test_validation_errors_name_the_field(app):
     assert wrong_type.status_code == 400
     body = wrong_type.json()
     assert body["status"] == 400
-    assert body["title"] == "Bad Request"
+    assert body["title"] == "Validation failed"
+    assert body["type"] == "/problems/validation"
     assert "title" in body["detail"]
     assert any(error["field"] == "title" for error in body["errors"])
     assert unknown.status_code == 400

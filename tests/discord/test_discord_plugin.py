@@ -189,7 +189,9 @@ async def test_without_webhooks_the_plugin_loads_sends_nothing_and_says_so(base_
         alert = await client.post("/api/admin/test-alert", headers=ADMIN)
         ready = await client.get("/health/ready")
     assert emitted.status_code == 202
-    assert alert.status_code == 503
+    assert alert.status_code == 409  # a configuration state, not a server error
+    assert alert.json()["type"] == "/problems/not-configured"
+    assert alert.json()["setting"] == "BOSS_DISCORD__WEBHOOKS__ALERTS"
     assert "BOSS_DISCORD__WEBHOOKS__ALERTS" in alert.json()["detail"]
     assert ready.status_code == 200, ready.text
     assert "discord" in ready.json()["ok"]

@@ -17,7 +17,7 @@ from litestar.openapi import ResponseSpec
 
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey, require_admin
-from boss.errors import PROBLEM_JSON
+from boss.errors import PROBLEM_JSON, Problem
 from boss_discord.dispatcher import Dispatcher
 from boss_discord.embeds import (
     BLOCKED_STATUSES,
@@ -167,11 +167,18 @@ class DiscordPlugin(BossPlugin):
                     generate_examples=False,
                     description="Not delivered: rejected, webhook deleted or retries exhausted",
                 ),
+                409: ResponseSpec(
+                    dict[str, Any],
+                    media_type=PROBLEM_JSON,
+                    generate_examples=False,
+                    description="Not configured: no webhook for the alerts channel "
+                    "(`setting` names the variable to set)",
+                ),
                 503: ResponseSpec(
                     dict[str, Any],
                     media_type=PROBLEM_JSON,
                     generate_examples=False,
-                    description="No webhook for the alerts channel, or the queue is full",
+                    description="The delivery queue is full",
                 ),
             },
         )
@@ -181,11 +188,13 @@ class DiscordPlugin(BossPlugin):
             channel = settings.alert_channel
             dispatcher = plugin.dispatcher
             if dispatcher is None or not dispatcher.has_channel(channel):
-                raise HTTPException(
-                    status_code=503,
-                    detail=f"No Discord webhook is configured for channel {channel!r} "
-                    f"(set BOSS_DISCORD__WEBHOOKS__{channel.upper()})",
-                    extra={"channel": channel, "delivery": "not_configured"},
+                # A configuration state, not a server error: 409 naming the setting.
+                setting = f"BOSS_DISCORD__WEBHOOKS__{channel.upper()}"
+                raise Problem(
+                    409,
+                    f"No Discord webhook is configured for channel {channel!r} (set {setting})",
+                    kind="not-configured",
+                    extra={"channel": channel, "delivery": "not_configured", "setting": setting},
                 )
             user = request.scope.get("user")
             who = user.name if isinstance(user, ApiKey) else "admin"
