@@ -19,6 +19,7 @@ from boss.auth import load_keyring, middleware_for, whoami
 from boss.core_plugin import CorePlugin
 from boss.database import Database
 from boss.database.health import database_health
+from boss.database.retry import DatabaseFaultHandler, DatabaseRetryMiddleware
 from boss.errors import ProblemHandlers
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
@@ -105,6 +106,14 @@ def create_app(
     limiter = RateLimiter.from_handles(settings, core) if settings.rate_limit.enabled else None
     if limiter is not None:
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
+    # Innermost: a request that lost its database connection is repeated (once, when safe)
+    # without authenticating or rate-limiting it twice.
+    middleware.append(DefineMiddleware(DatabaseRetryMiddleware))
+    db_faults = DatabaseFaultHandler(
+        problems.unhandled,
+        errors=core.counter("errors_total"),
+        faults=core.counter("db_connection_faults_total"),
+    )
 
     route_handlers: list[Any] = [*health_handlers(), database_health, whoami]
     recorder = HttpRecorder(
@@ -140,7 +149,7 @@ def create_app(
     config = AppConfig(
         route_handlers=route_handlers,
         plugins=[item.plugin for item in loaded],
-        exception_handlers=problems.mapping(),
+        exception_handlers={**problems.mapping(), **db_faults.mapping()},
         lifespan=[database.lifespan],
         dependencies={"db_session": Provide(database.session_dependency)},
         middleware=middleware,

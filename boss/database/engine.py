@@ -7,6 +7,8 @@ instead of failing half-way; PostgreSQL uses asyncpg with the configured pool.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from boss.database import faults
 from boss.database.instrumentation import DatabaseMetrics, pool_figures
+from boss.database.retry import commit_not_applied, confirm_commit, track_commits
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -45,6 +49,9 @@ SQLITE_BUSY_TIMEOUT = 30.0
 PING_TIMEOUT = 3.0
 """Seconds ``ping`` waits for ``SELECT 1``."""
 WRITE_OPTION = "boss_write"
+_CURRENT_XID = text("SELECT txid_current()")
+_XID_STATUS = text("SELECT txid_status(:xid)")
+logger = logging.getLogger("boss.database")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -103,6 +110,10 @@ class Database:
         """The engine for reads and for anything that manages its own transactions."""
         if self.backend == "sqlite":
             _tune_sqlite(self.engine)
+        # Dead connections are invalidated (never handed out again); COMMITs are tracked so
+        # a request that lost its connection is repeated only when nothing was committed.
+        faults.install(self.engine.sync_engine)
+        track_commits(self.engine.sync_engine)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         """ORM sessions bound to the engine (``db_session`` dependency hands these out)."""
@@ -151,9 +162,57 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on an error.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` so it waits for the write lock up front.
+        On PostgreSQL the transaction's id is read first, so that when the connection dies
+        during COMMIT the outcome is looked up (``txid_status``) on a fresh connection
+        instead of guessed: committed counts as success, aborted lets the request be
+        repeated, and only a still-unknown outcome surfaces as the fault (503).
         """
-        async with self._write_engine.begin() as conn:
-            yield conn
+        if self.backend != "postgresql":
+            async with self._write_engine.begin() as conn:
+                yield conn
+            confirm_commit()
+            return
+        async with self._write_engine.connect() as conn:
+            await conn.begin()
+            xid = int((await conn.execute(_CURRENT_XID)).scalar_one())
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
+                raise
+            try:
+                await conn.commit()
+            except Exception as exc:
+                if faults.fault_kind(exc) != "disconnect":
+                    raise
+                outcome = await self.transaction_outcome(xid)
+                if outcome != "committed":
+                    if outcome == "aborted":
+                        commit_not_applied()
+                    raise
+                logger.info("COMMIT lost its connection but transaction %d committed", xid)
+        confirm_commit()
+
+    async def transaction_outcome(self, xid: int, *, wait: float = 2.0) -> str | None:
+        """``committed``, ``aborted`` or ``None`` (unknown) for PostgreSQL transaction ``xid``.
+
+        Asked on a fresh connection; ``in progress`` (the dying backend has not finished)
+        is asked again for up to ``wait`` seconds.
+        """
+        deadline = anyio.current_time() + wait
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    status = (await conn.execute(_XID_STATUS, {"xid": xid})).scalar_one()
+            except Exception as exc:
+                logger.warning("cannot look up transaction %d: %s", xid, describe_error(exc))
+                return None
+            if status in ("committed", "aborted"):
+                return str(status)
+            if anyio.current_time() >= deadline:
+                return None
+            await anyio.sleep(0.05)
 
     def session(self) -> AsyncSession:
         """A new ORM session (the caller closes it; ``async with db.session() as s``)."""
