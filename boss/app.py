@@ -143,6 +143,7 @@ def create_app(
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
             "rate_limiter": limiter,
+            "keyring": keyring,
             "metrics_renderer": metrics_renderer,
         }
     )
