@@ -72,7 +72,15 @@ def describe_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> str:
 class Database:
     """An async engine with instrumentation, SQLite tuning, sessions and a health check."""
 
-    __slots__ = ("_write_engine", "backend", "engine", "metrics", "sessionmaker", "url")
+    __slots__ = (
+        "_write_engine",
+        "backend",
+        "engine",
+        "metrics",
+        "outbox",
+        "sessionmaker",
+        "url",
+    )
 
     def __init__(
         self,
@@ -118,6 +126,10 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         """ORM sessions bound to the engine (``db_session`` dependency hands these out)."""
         self.metrics: DatabaseMetrics | None = None
+        from boss.outbox import Outbox  # here: boss.outbox imports boss.database
+
+        self.outbox = Outbox(self)
+        """The transactional outbox: ``await db.outbox.stage(conn, topic, **payload)``."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:

@@ -171,6 +171,7 @@ class TaskService:
             task = _task(result.one())
             changes = {name: [None, _json(getattr(task, name))] for name in (*fields, "status")}
             await self._audit(conn, task, actor, "created", changes, None, now)
+            await self._db.outbox.stage(conn, "task.created", task=task, actor=actor)
         await self._cache.invalidate(task.id)
         if self._metrics is not None:
             self._metrics.created(task.assignee, task.priority)
@@ -208,6 +209,9 @@ class TaskService:
             values = {name: sent[name] for name in changes}
             task = await self._write(conn, task_id, number, expected, values, now)
             await self._audit(conn, task, actor, "updated", changes, None, now)
+            await self._db.outbox.stage(
+                conn, "task.updated", task=task, actor=actor, changes=changes
+            )
         await self._cache.invalidate(task.id)
         self._publish("task.updated", task=task, actor=actor, changes=changes)
         return task
@@ -229,6 +233,10 @@ class TaskService:
             task = await self._write(conn, task_id, number, version, {"status": status}, now)
             changes = {"status": [old, status]}
             await self._audit(conn, task, actor, "status_changed", changes, note or None, now)
+            await self._db.outbox.stage(
+                conn, "task.status_changed", task=task, actor=actor, old_status=old,
+                new_status=status, note=note,
+            )  # fmt: skip
         await self._cache.invalidate(task.id)
         if status == "completed" and self._metrics is not None:
             self._metrics.completed(task.assignee)
