@@ -108,7 +108,7 @@ def create_app(
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
     # Innermost: a request that lost its database connection is repeated (once, when safe)
     # without authenticating or rate-limiting it twice.
-    middleware.append(DefineMiddleware(DatabaseRetryMiddleware))
+    middleware.append(DefineMiddleware(DatabaseRetryMiddleware, database=database))
     db_faults = DatabaseFaultHandler(
         problems.unhandled,
         errors=core.counter("errors_total"),

@@ -178,6 +178,17 @@ class Outbox:
         async with self._database.begin() as conn:
             return {int(row.id) for row in (await conn.execute(statement)).all()}
 
+    async def extend(self, ids: Sequence[int], *, worker: str, lease: float) -> None:
+        """Renew ``worker``'s lease on ``ids`` (a long pass keeps its events while it lives)."""
+        if not ids:
+            return
+        async with self._database.begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(ids)), outbox.c.claimed_by == worker)
+                .values(claimed_until=_now() + timedelta(seconds=lease))
+            )
+
     async def release(self, ids: Sequence[int], *, worker: str) -> None:
         """Give the events back (unsent, to be claimed again on a later pass)."""
         if not ids:

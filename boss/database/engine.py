@@ -206,11 +206,11 @@ class Database:
                 logger.info("COMMIT lost its connection but transaction %d committed", xid)
         confirm_commit()
 
-    async def transaction_outcome(self, xid: int, *, wait: float = 2.0) -> str | None:
+    async def transaction_outcome(self, xid: int, *, wait: float = 10.0) -> str | None:
         """``committed``, ``aborted`` or ``None`` (unknown) for PostgreSQL transaction ``xid``.
 
         Asked on a fresh connection; ``in progress`` (the dying backend has not finished)
-        is asked again for up to ``wait`` seconds.
+        and an unreachable server (restarting) are asked again for up to ``wait`` seconds.
         """
         deadline = anyio.current_time() + wait
         while True:
@@ -218,13 +218,30 @@ class Database:
                 async with self.engine.connect() as conn:
                     status = (await conn.execute(_XID_STATUS, {"xid": xid})).scalar_one()
             except Exception as exc:
-                logger.warning("cannot look up transaction %d: %s", xid, describe_error(exc))
-                return None
+                if faults.fault_kind(exc) is None or anyio.current_time() >= deadline:
+                    logger.warning("cannot look up transaction %d: %s", xid, describe_error(exc))
+                    return None
+                await anyio.sleep(0.2)
+                continue
             if status in ("committed", "aborted"):
                 return str(status)
             if anyio.current_time() >= deadline:
                 return None
             await anyio.sleep(0.05)
+
+    async def wait_ready(self, limit: float) -> bool:
+        """Wait up to ``limit`` seconds until ``SELECT 1`` answers; whether it did."""
+        deadline = anyio.current_time() + limit
+        while True:
+            try:
+                with anyio.fail_after(max(0.1, deadline - anyio.current_time())):
+                    async with self.engine.connect() as conn:
+                        await conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                if anyio.current_time() >= deadline:
+                    return False
+                await anyio.sleep(0.2)
 
     def session(self) -> AsyncSession:
         """A new ORM session (the caller closes it; ``async with db.session() as s``)."""

@@ -4,11 +4,12 @@ Every request runs inside an ``Attempt`` (a context variable the middleware sets
 engine's ``commit`` event marks it the moment a COMMIT is about to be sent. When a
 connection fault (``boss.database.faults``) reaches the exception handler:
 
-* if it is a ``disconnect``, the request has not started its answer and either its method
-  is safe (GET, HEAD, OPTIONS) or no COMMIT was sent yet in this request (so PostgreSQL
-  rolled the open transaction back with the connection: provably nothing was written),
-  the handler's 503 is swallowed and the middleware runs the request again, once, on a
-  fresh connection (the pool was invalidated by the fault);
+* if the request has not started its answer and either its method is safe (GET, HEAD,
+  OPTIONS) or no COMMIT of it can have taken effect (none was sent, so PostgreSQL rolled
+  the open transaction back with the connection; or ``Database.begin`` looked the lost
+  COMMIT up and found it aborted), the handler's 503 is swallowed and the middleware runs
+  the request again, once, on a fresh connection (the pool was invalidated by the fault),
+  after waiting up to ``READY_WAIT`` seconds for the database to answer (a restart);
 * otherwise the client gets ``503`` ``application/problem+json`` with ``Retry-After`` and
   the problem type ``DATABASE_UNAVAILABLE``: the outcome of a COMMIT that lost its
   connection is unknown, and only the client can decide to repeat it.
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
     from sqlalchemy.engine import Connection, Engine
 
+    from boss.database.engine import Database
+
 __all__ = (
     "DATABASE_UNAVAILABLE",
     "FAULT_ACTIONS",
@@ -59,6 +62,8 @@ DATABASE_UNAVAILABLE = "urn:boss:problem:database-unavailable"
 """Problem ``type`` of a 503 caused by the database (connection lost, refused or saturated)."""
 RETRY_AFTER = 1
 """Seconds clients are asked to wait (``Retry-After``) before repeating the request."""
+READY_WAIT = 5.0
+"""Seconds a retry waits for the database to answer again (a failover or restart)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FAULT_KINDS = ("disconnect", "unavailable")
 FAULT_ACTIONS = ("retried", "rejected")
@@ -172,7 +177,7 @@ class DatabaseFaultHandler:
         if kind is None or (isinstance(exc, OSError) and not _from_database_code(exc)):
             return self._fallback(request, exc)
         attempt = _attempt.get()
-        retry = kind == "disconnect" and attempt is not None and attempt.may_retry(exc)
+        retry = attempt is not None and attempt.may_retry(exc)
         if self._faults is not None:
             self._faults.labels(kind, "retried" if retry else "rejected").inc()
         reason = type(getattr(exc, "orig", None) or exc).__name__
@@ -219,10 +224,14 @@ class DatabaseRetryMiddleware:
     body messages are recorded so the retry reads the same body.
     """
 
-    __slots__ = ("app",)
+    __slots__ = ("app", "database", "ready_wait")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, database: Database | None = None, ready_wait: float = READY_WAIT
+    ) -> None:
         self.app = app
+        self.database = database
+        self.ready_wait = ready_wait
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -250,6 +259,8 @@ class DatabaseRetryMiddleware:
                     return replay.pop(0)
                 return await receive()
 
+            if self.database is not None:  # a restarting server: wait (bounded) until it answers
+                await self.database.wait_ready(self.ready_wait)
             second = Attempt(safe=safe, retryable=False)
             _attempt.set(second)
             await self.app(scope, replaying_receive, self._guard(second, send))

@@ -111,13 +111,31 @@ class OutboxDrainer:
         if not events:
             return len(notified)
         self._held = [e.id for e in events]
+        keeper = asyncio.get_running_loop().create_task(self._keep_lease())
         try:
             return len(notified) + await self._deliver(events)
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             if self._held:  # a cancelled pass: give back what was not ended
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._outbox.release(self._held, worker=self._worker))
             self._held = []
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease of the held events every third of it while the pass runs.
+
+        A short lease returns a dead worker's events quickly; renewing it keeps a slow
+        pass (Discord rate-limiting us) from having its events taken over.
+        """
+        lease = self._settings.outbox_lease
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._outbox.extend(self._held, worker=self._worker, lease=lease)
+            except Exception as exc:
+                logger.warning("discord: could not renew the outbox lease (%s)", type(exc).__name__)
 
     def _notification(self, event: OutboxEvent) -> Notification | None:
         return notification_for(

@@ -44,8 +44,9 @@ class DiscordSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Seconds between outbox passes: a burst within one pass becomes one message."""
     outbox_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
     """Most events one pass claims (all of them go out as one message or one digest)."""
-    outbox_lease: Annotated[float, msgspec.Meta(gt=0)] = 300.0
-    """Seconds a worker holds claimed events; a crashed worker's events return after this."""
+    outbox_lease: Annotated[float, msgspec.Meta(ge=1)] = 30.0
+    """Seconds a worker holds claimed events (renewed while its pass runs); a killed
+    worker's events return to the others after at most this long."""
     outbox_max_age: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     """Events still undelivered after this many seconds are dropped (counted, alerting)."""
     digest_after: Annotated[int, msgspec.Meta(ge=1, le=10)] = 10
