@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from boss.auth import load_keyring, middleware_for, whoami
 from boss.database import Database
 from boss.database.health import database_health
+from boss.database.retry import DatabaseFaultHandler, DatabaseRetryMiddleware
 from boss.errors import ProblemHandlers, problem_page_handler
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
@@ -117,6 +118,14 @@ def create_app(
     limiter = RateLimiter.from_handles(settings, core) if settings.rate_limit.enabled else None
     if limiter is not None:
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
+    # Innermost: a request that lost its database connection is repeated (once, when safe)
+    # without authenticating or rate-limiting it twice.
+    middleware.append(DefineMiddleware(DatabaseRetryMiddleware, database=database))
+    db_faults = DatabaseFaultHandler(
+        problems.unhandled,
+        errors=core.counter("errors_total"),
+        faults=core.counter("db_connection_faults_total"),
+    )
 
     route_handlers: list[Any] = [
         *health_handlers(),
@@ -160,6 +169,7 @@ def create_app(
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
             "rate_limiter": limiter,
+            "keyring": keyring,
             "metrics_renderer": metrics_renderer,
             "runtime_sampler": sampler,
         }
@@ -167,7 +177,7 @@ def create_app(
     config = AppConfig(
         route_handlers=route_handlers,
         plugins=[item.plugin for item in loaded],
-        exception_handlers=problems.mapping(),
+        exception_handlers={**problems.mapping(), **db_faults.mapping()},
         lifespan=[database.lifespan],
         dependencies={"db_session": Provide(database.session_dependency)},
         middleware=middleware,

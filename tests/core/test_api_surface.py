@@ -129,8 +129,11 @@ async def test_readiness_aggregates_pings(base_env, monkeypatch):
     app = create_app(load_settings(base_env), plugins=[GoodPing, BadPing, DemoPlugin])
     async with AsyncTestClient(app) as client:
         live = await client.get("/health")
-        ready = await client.get("/health/ready")
+        anonymous = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert live.status_code == 200
+    assert anonymous.status_code == 503
+    assert anonymous.json()["failing"] == {"bad": "failing"}  # reasons need an admin key
     assert ready.status_code == 503
     body = ready.json()
     assert "good" in body["ok"]

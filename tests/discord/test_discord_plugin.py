@@ -187,7 +187,7 @@ async def test_without_webhooks_the_plugin_loads_sends_nothing_and_says_so(base_
     async with AsyncTestClient(app) as client:
         emitted = await client.post("/api/test/emit/task.created", json={}, headers=MEMBER)
         alert = await client.post("/api/admin/test-alert", headers=ADMIN)
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert emitted.status_code == 202
     assert alert.status_code == 409  # a configuration state, not a server error
     assert alert.json()["type"] == "/problems/not-configured"
@@ -201,7 +201,7 @@ async def test_without_webhooks_the_plugin_loads_sends_nothing_and_says_so(base_
 async def test_readiness_names_channels_and_queue(base_env, discord):
     app, _ = make_app(base_env, discord, CollectorRegistry())
     async with AsyncTestClient(app) as client:
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert ready.json()["details"]["discord"] == "channels: alerts, tasks; queued 0/1000"
 
 

@@ -224,6 +224,7 @@ class TaskService:
             task = _task(result.one())
             changes = {name: [None, _json(getattr(task, name))] for name in (*fields, "status")}
             await self._audit(conn, task, actor, "created", changes, None, now)
+            await self._db.outbox.stage(conn, "task.created", task=task, actor=actor)
             if within is not None:
                 await within(conn, task)
         await self._cache.invalidate(task.id)
@@ -263,6 +264,9 @@ class TaskService:
             values = _stored({name: sent[name] for name in changes})
             task = await self._write(conn, task_id, number, expected, values, now)
             await self._audit(conn, task, actor, "updated", changes, None, now)
+            await self._db.outbox.stage(
+                conn, "task.updated", task=task, actor=actor, changes=changes
+            )
         await self._cache.invalidate(task.id)
         self._publish("task.updated", task=task, actor=actor, changes=changes)
         return task
@@ -287,6 +291,10 @@ class TaskService:
             task = await self._write(conn, task_id, number, row.version, {"status": status}, now)
             changes = {"status": [old, status]}
             await self._audit(conn, task, actor, "status_changed", changes, note or None, now)
+            await self._db.outbox.stage(
+                conn, "task.status_changed", task=task, actor=actor, old_status=old,
+                new_status=status, note=note,
+            )  # fmt: skip
         await self._cache.invalidate(task.id)
         if status == "completed" and self._metrics is not None:
             self._metrics.completed(task.assignee)
@@ -317,6 +325,7 @@ class TaskService:
             task = _task(row)
             changes = {"deleted": [False, True]}
             await self._audit(conn, task, actor, "deleted", changes, None, now)
+            await self._db.outbox.stage(conn, "task.deleted", task=task, actor=actor)
         await self._cache.invalidate(task.id)
         await self.refresh_status_metrics()
         self._publish("task.deleted", task=task, actor=actor)
