@@ -12,15 +12,18 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from boss.auth import load_keyring, middleware_for, whoami
 from boss.database import Database
 from boss.database.health import database_health
-from boss.errors import ProblemHandlers
+from boss.database.retry import DatabaseFaultHandler, DatabaseRetryMiddleware
+from boss.errors import ProblemHandlers, problem_page_handler
 from boss.health import health_handlers
 from boss.http_metrics import HttpMetricsApp, HttpRecorder
+from boss.http_semantics import HttpSemanticsApp
 from boss.loader import LoadedPlugin, load_plugins
 from boss.metrics_endpoint import MetricsRenderer, metrics_handler, multiprocess_dir
 from boss.metrics_registry import (
@@ -30,6 +33,7 @@ from boss.metrics_registry import (
     materialise,
     zero_initialise,
 )
+from boss.openapi import FinishedJsonRenderPlugin
 from boss.plugin import BossPlugin, PluginContext, Services
 from boss.ratelimit import RateLimiter, RateLimitMiddleware
 from boss.runtime.info import record_build_info
@@ -38,7 +42,7 @@ from boss.settings import Settings, load_settings
 
 __all__ = ("BossApp", "create_app", "load_plugins")
 
-BossApp = Litestar | HttpMetricsApp
+BossApp = Litestar | HttpSemanticsApp | HttpMetricsApp
 logger = logging.getLogger("boss")
 REQUEST_MAX_BODY = 1024 * 1024
 """Largest request body accepted (413 above); ``AppConfig`` has no default of its own."""
@@ -79,6 +83,13 @@ def _setup_plugins(
     return handles
 
 
+def _named_enums(loaded: Sequence[LoadedPlugin]) -> dict[str, tuple[str, ...]]:
+    named: dict[str, tuple[str, ...]] = {}
+    for item in loaded:
+        named.update(item.plugin.openapi_enums)
+    return named
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -107,8 +118,21 @@ def create_app(
     limiter = RateLimiter.from_handles(settings, core) if settings.rate_limit.enabled else None
     if limiter is not None:
         middleware.append(DefineMiddleware(RateLimitMiddleware, limiter=limiter))
+    # Innermost: a request that lost its database connection is repeated (once, when safe)
+    # without authenticating or rate-limiting it twice.
+    middleware.append(DefineMiddleware(DatabaseRetryMiddleware, database=database))
+    db_faults = DatabaseFaultHandler(
+        problems.unhandled,
+        errors=core.counter("errors_total"),
+        faults=core.counter("db_connection_faults_total"),
+    )
 
-    route_handlers: list[Any] = [*health_handlers(), database_health, whoami]
+    route_handlers: list[Any] = [
+        *health_handlers(),
+        database_health,
+        whoami,
+        problem_page_handler(),
+    ]
     recorder = HttpRecorder(
         core.counter("http_requests_total"),
         core.histogram("http_request_duration_seconds"),
@@ -145,6 +169,7 @@ def create_app(
             "boss_plugins": [item.plugin for item in loaded],
             "boss_loaded": list(loaded),
             "rate_limiter": limiter,
+            "keyring": keyring,
             "metrics_renderer": metrics_renderer,
             "runtime_sampler": sampler,
         }
@@ -152,7 +177,7 @@ def create_app(
     config = AppConfig(
         route_handlers=route_handlers,
         plugins=[item.plugin for item in loaded],
-        exception_handlers=problems.mapping(),
+        exception_handlers={**problems.mapping(), **db_faults.mapping()},
         lifespan=[database.lifespan],
         dependencies={"db_session": Provide(database.session_dependency)},
         middleware=middleware,
@@ -175,11 +200,17 @@ def create_app(
             ),
             security=[{"bearer": []}],
             path="/schema",
+            render_plugins=[
+                ScalarRenderPlugin(),
+                FinishedJsonRenderPlugin(
+                    named_enums=_named_enums(loaded), rate_limited=limiter is not None
+                ),
+            ],
         ),
         debug=False,
         request_max_body_size=REQUEST_MAX_BODY,
     )
-    app = Litestar.from_config(config)
+    app = HttpSemanticsApp(Litestar.from_config(config))
     if not settings.metrics.enabled:
         return app
     return HttpMetricsApp(

@@ -194,7 +194,7 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
         raise PermissionDeniedException("This operation needs an admin API key")
 
 
-@get("/api/whoami", tags=["auth"], sync_to_thread=False)
+@get("/api/whoami", tags=["auth"], sync_to_thread=False, operation_id="whoami")
 def whoami(request: Request[ApiKey, ApiKey, Any]) -> ApiKey:
     """The name and role of the key that made this request (to check a key works)."""
     return request.user

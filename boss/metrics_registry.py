@@ -66,7 +66,10 @@ class _Budgeted:
             return found
         values = tuple(str(v) for v in labelvalues)
         children: dict[tuple[str, ...], Any] = self._metrics  # type: ignore[attr-defined]
-        if values not in children and len(children) >= budget:
+        child: T | None = children.get(values)  # existing series: no lock, no checks
+        if child is not None:
+            return child
+        if len(children) >= budget:
             values = tuple(
                 OVERFLOW_VALUE if fold else v
                 for v, fold in zip(values, self._boss_fold, strict=True)

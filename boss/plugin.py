@@ -92,6 +92,9 @@ class BossPlugin(InitPlugin):
     """A msgspec Struct read from ``BOSS_<NAME>__*`` variables, or ``None``."""
     migrations: ClassVar[str | None] = None
     """Dotted package holding this plugin's Alembic versions (its own branch), or ``None``."""
+    openapi_enums: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """String enums shared by several operations, by component name: the served OpenAPI
+    document refers to ``#/components/schemas/<name>`` wherever exactly these values appear."""
 
     def setup(self, context: PluginContext) -> None:
         """Receive settings and metric handles; called once, before ``on_app_init``."""

@@ -73,7 +73,9 @@ def serve(host: str | None, port: int | None, workers: int | None, log_level: st
     os.environ[MULTIPROC_ENV] = metrics_dir
     click.echo(f"boss: {workers} workers, multiprocess metrics in {metrics_dir}", err=True)
     try:
-        uvicorn.run(
+        from boss.supervisor import run_workers
+
+        config = uvicorn.Config(
             "boss.app:create_app",
             factory=True,
             host=host,
@@ -86,6 +88,8 @@ def serve(host: str | None, port: int | None, workers: int | None, log_level: st
             # health check and is killed and restarted in a loop; give start-up room.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
         )
+        # uvicorn's supervisor, plus dropping a dead worker's live gauges (boss.supervisor).
+        run_workers(config, metrics_dir=metrics_dir)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         os.environ.pop(MULTIPROC_ENV, None)

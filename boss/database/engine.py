@@ -7,6 +7,8 @@ instead of failing half-way; PostgreSQL uses asyncpg with the configured pool.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from boss.database import faults
 from boss.database.instrumentation import DatabaseMetrics, pool_figures
+from boss.database.retry import commit_not_applied, confirm_commit, track_commits
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -45,6 +49,9 @@ SQLITE_BUSY_TIMEOUT = 30.0
 PING_TIMEOUT = 3.0
 """Seconds ``ping`` waits for ``SELECT 1``."""
 WRITE_OPTION = "boss_write"
+_CURRENT_XID = text("SELECT txid_current()")
+_XID_STATUS = text("SELECT txid_status(:xid)")
+logger = logging.getLogger("boss.database")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -65,7 +72,15 @@ def describe_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> str:
 class Database:
     """An async engine with instrumentation, SQLite tuning, sessions and a health check."""
 
-    __slots__ = ("_write_engine", "backend", "engine", "metrics", "sessionmaker", "url")
+    __slots__ = (
+        "_write_engine",
+        "backend",
+        "engine",
+        "metrics",
+        "outbox",
+        "sessionmaker",
+        "url",
+    )
 
     def __init__(
         self,
@@ -103,10 +118,18 @@ class Database:
         """The engine for reads and for anything that manages its own transactions."""
         if self.backend == "sqlite":
             _tune_sqlite(self.engine)
+        # Dead connections are invalidated (never handed out again); COMMITs are tracked so
+        # a request that lost its connection is repeated only when nothing was committed.
+        faults.install(self.engine.sync_engine)
+        track_commits(self.engine.sync_engine)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         """ORM sessions bound to the engine (``db_session`` dependency hands these out)."""
         self.metrics: DatabaseMetrics | None = None
+        from boss.outbox import Outbox  # here: boss.outbox imports boss.database
+
+        self.outbox = Outbox(self)
+        """The transactional outbox: ``await db.outbox.stage(conn, topic, **payload)``."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -151,9 +174,74 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on an error.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` so it waits for the write lock up front.
+        On PostgreSQL the transaction's id is read first, so that when the connection dies
+        during COMMIT the outcome is looked up (``txid_status``) on a fresh connection
+        instead of guessed: committed counts as success, aborted lets the request be
+        repeated, and only a still-unknown outcome surfaces as the fault (503).
         """
-        async with self._write_engine.begin() as conn:
-            yield conn
+        if self.backend != "postgresql":
+            async with self._write_engine.begin() as conn:
+                yield conn
+            confirm_commit()
+            return
+        async with self._write_engine.connect() as conn:
+            await conn.begin()
+            xid = int((await conn.execute(_CURRENT_XID)).scalar_one())
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
+                raise
+            try:
+                await conn.commit()
+            except Exception as exc:
+                if faults.fault_kind(exc) != "disconnect":
+                    raise
+                outcome = await self.transaction_outcome(xid)
+                if outcome != "committed":
+                    if outcome == "aborted":
+                        commit_not_applied()
+                    raise
+                logger.info("COMMIT lost its connection but transaction %d committed", xid)
+        confirm_commit()
+
+    async def transaction_outcome(self, xid: int, *, wait: float = 10.0) -> str | None:
+        """``committed``, ``aborted`` or ``None`` (unknown) for PostgreSQL transaction ``xid``.
+
+        Asked on a fresh connection; ``in progress`` (the dying backend has not finished)
+        and an unreachable server (restarting) are asked again for up to ``wait`` seconds.
+        """
+        deadline = anyio.current_time() + wait
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    status = (await conn.execute(_XID_STATUS, {"xid": xid})).scalar_one()
+            except Exception as exc:
+                if faults.fault_kind(exc) is None or anyio.current_time() >= deadline:
+                    logger.warning("cannot look up transaction %d: %s", xid, describe_error(exc))
+                    return None
+                await anyio.sleep(0.2)
+                continue
+            if status in ("committed", "aborted"):
+                return str(status)
+            if anyio.current_time() >= deadline:
+                return None
+            await anyio.sleep(0.05)
+
+    async def wait_ready(self, limit: float) -> bool:
+        """Wait up to ``limit`` seconds until ``SELECT 1`` answers; whether it did."""
+        deadline = anyio.current_time() + limit
+        while True:
+            try:
+                with anyio.fail_after(max(0.1, deadline - anyio.current_time())):
+                    async with self.engine.connect() as conn:
+                        await conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                if anyio.current_time() >= deadline:
+                    return False
+                await anyio.sleep(0.2)
 
     def session(self) -> AsyncSession:
         """A new ORM session (the caller closes it; ``async with db.session() as s``)."""

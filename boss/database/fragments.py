@@ -14,6 +14,7 @@ from boss._specs import (
     Threshold,
 )
 from boss.database.instrumentation import OPERATIONS, POOL_STATES
+from boss.database.retry import FAULT_ACTIONS, FAULT_KINDS
 
 __all__ = ("DB_ALERTS", "DB_BUCKETS", "DB_METRICS", "DB_PANELS", "DB_ROW", "DB_RULE_TESTS")
 
@@ -46,6 +47,17 @@ DB_METRICS = (
         label_values={"state": POOL_STATES},
         # Every worker has its own pool: the process's connections are the sum.
         multiprocess_mode="livesum",
+    ),
+    MetricSpec(
+        name="db_connection_faults_total",
+        kind="counter",
+        help=(
+            "Requests that met a database connection fault, by kind (disconnect: the "
+            "connection died; unavailable: refused, saturated or busy) and action (retried "
+            "once on a fresh connection, or rejected with 503)."
+        ),
+        labels=("kind", "action"),
+        label_values={"kind": FAULT_KINDS, "action": FAULT_ACTIONS},
     ),
 )
 

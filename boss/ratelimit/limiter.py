@@ -39,7 +39,8 @@ NEAR_LIMIT_RATIO = 0.8
 """A client counts in ``rate_limit_near_limit`` from this share of its limit on."""
 BACKEND_RETRY_AFTER = 2.0
 """Seconds the limiter leaves a failed Redis alone before trying it again."""
-_BACKEND_ERRORS = (RedisError, OSError, TimeoutError)
+# RuntimeError: redis-py on uvloop writing to a transport Redis just closed (see boss_cache).
+_BACKEND_ERRORS = (RedisError, OSError, TimeoutError, RuntimeError)
 logger = logging.getLogger("boss.ratelimit")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

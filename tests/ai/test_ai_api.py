@@ -23,7 +23,7 @@ from boss.app import create_app
 from boss.database import Database
 from boss.database import migrations as mig
 from boss.settings import load_settings
-from tests.conftest import MEMBER
+from tests.conftest import ADMIN, MEMBER
 from tests.fakes.discord_server import DiscordServer
 from tests.fakes.openai_server import OpenAIServer, Reply
 from tests.tasks.helpers import counts
@@ -115,7 +115,7 @@ async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, db_ur
     registry = CollectorRegistry()
     async with running(build(base_env, db_url, registry), registry) as client:
         response = await client.post("/api/ai/parse", json={"text": TEXT}, headers=MEMBER)
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert response.status_code == 200, response.text
     assert response.json() == {
         "title": "Fix the login bug",
@@ -190,7 +190,7 @@ async def test_create_with_the_openai_provider(base_env, db_url, llm):
     registry = CollectorRegistry()
     async with running(build(base_env, db_url, registry, **openai_env(llm)), registry) as client:
         response = await client.post("/api/ai/tasks", json={"text": TEXT}, headers=MEMBER)
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["draft"]["provider"] == "openai"

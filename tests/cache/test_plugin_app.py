@@ -11,6 +11,7 @@ from boss.cache import Cache
 from boss.loader import discover
 from boss.settings import SettingsError, load_settings
 from tests.cache.redis_server import RedisServer
+from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +35,7 @@ async def test_in_process_store_without_redis(base_env: dict[str, str]) -> None:
     assert isinstance(app.state["services"].get(Cache), MemoryCache)
     assert app.state["services"].get(Cache) is plugin.store
     async with AsyncTestClient(app) as client:
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert ready.status_code == 200, ready.text
     assert "in-process" in ready.json()["details"]["cache"]
 
@@ -47,18 +48,18 @@ async def test_ready_names_the_cache_while_redis_is_down(
     app = create_app(load_settings(env), plugins=[plugin])
     assert isinstance(plugin.store, RedisCache)
     async with AsyncTestClient(app) as client:
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
         assert ready.status_code == 200, ready.text
         assert ready.json()["details"]["cache"] == f"redis 127.0.0.1:{redis_server.port}/0"
 
         redis_server.stop()
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
         assert ready.status_code == 503
         assert "Redis unreachable" in ready.json()["failing"]["cache"]
         assert (await client.get("/health")).status_code == 200
 
         redis_server.start()
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
         assert ready.status_code == 200, ready.text
         metrics = (await client.get("/metrics")).text
     errors = [

@@ -66,7 +66,8 @@ async def test_validation_errors_name_the_field(app):
     assert wrong_type.status_code == 400
     body = wrong_type.json()
     assert body["status"] == 400
-    assert body["title"] == "Bad Request"
+    assert body["title"] == "Validation failed"
+    assert body["type"] == "/problems/validation"
     assert "title" in body["detail"]
     assert any(error["field"] == "title" for error in body["errors"])
     assert unknown.status_code == 400
@@ -128,8 +129,11 @@ async def test_readiness_aggregates_pings(base_env, monkeypatch):
     app = create_app(load_settings(base_env), plugins=[GoodPing, BadPing, DemoPlugin])
     async with AsyncTestClient(app) as client:
         live = await client.get("/health")
-        ready = await client.get("/health/ready")
+        anonymous = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert live.status_code == 200
+    assert anonymous.status_code == 503
+    assert anonymous.json()["failing"] == {"bad": "failing"}  # reasons need an admin key
     assert ready.status_code == 503
     body = ready.json()
     assert "good" in body["ok"]

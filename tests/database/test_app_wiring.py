@@ -57,7 +57,7 @@ async def test_tasks_not_ready_before_migrations(base_env: dict[str, str], tmp_p
         load_settings({**base_env, "BOSS_DATABASE__URL": url}), plugins=[TasksPlugin()]
     )
     async with AsyncTestClient(app) as client:
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
         assert ready.status_code == 503
         body = ready.json()
         assert "core" in body["ok"]

@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from boss.app import create_app
 from boss.settings import load_settings
+from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +40,10 @@ async def test_health_db_down_without_credentials(base_env: dict[str, str]) -> N
     url = f"postgresql+asyncpg://boss:hunter2-secret@127.0.0.1:{_closed_port()}/boss"
     app = create_app(load_settings({**base_env, "BOSS_DATABASE__URL": url}), plugins=[])
     async with AsyncTestClient(app) as client:
-        response = await client.get("/health/db")
+        anonymous = await client.get("/health/db")
+        assert anonymous.status_code == 503
+        assert "reason" not in anonymous.json()  # no host or port without an admin key
+        response = await client.get("/health/db", headers=ADMIN)
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "failing"

@@ -32,16 +32,16 @@ async def test_up_and_down(db_url: str) -> None:
         await mig.downgrade(database, plugins, "base")
         assert await mig.current(database) == []
         await mig.upgrade(database, plugins)
-        assert await mig.current(database) == mig.heads(plugins) == ["tasks_0001"]
-        assert {"tasks", "tasks_audit"} <= await _tables(database)
+        assert await mig.current(database) == mig.heads(plugins) == ["tasks_0002"]
+        assert {"tasks", "tasks_audit", "tasks_idempotency"} <= await _tables(database)
         await mig.upgrade(database, plugins)  # idempotent
         await mig.downgrade(database, plugins, "tasks@base")
         assert await mig.current(database) == []
-        assert not {"tasks", "tasks_audit"} & await _tables(database)
+        assert not {"tasks", "tasks_audit", "tasks_idempotency"} & await _tables(database)
         await mig.upgrade(database, plugins, "tasks@head")
-        assert {"tasks", "tasks_audit"} <= await _tables(database)
+        assert {"tasks", "tasks_audit", "tasks_idempotency"} <= await _tables(database)
         await mig.downgrade(database, plugins, "base")
-        assert not {"tasks", "tasks_audit"} & await _tables(database)
+        assert not {"tasks", "tasks_audit", "tasks_idempotency"} & await _tables(database)
     finally:
         await database.dispose()
 
@@ -69,12 +69,12 @@ def test_cli_upgrade_current_downgrade(base_env: dict[str, str], db_url: str) ->
     result = runner.invoke(cli, ["db", "downgrade", "base"], env=env)
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["db", "current"], env=env)
-    assert "tasks_0001 (not applied)" in result.output
+    assert "tasks_0002 (not applied)" in result.output
     result = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["db", "current"], env=env)
     assert result.exit_code == 0
-    assert "tasks_0001 (head)" in result.output
+    assert "tasks_0002 (head)" in result.output
     result = runner.invoke(cli, ["db", "downgrade", "base"], env=env)
     assert result.exit_code == 0, result.output
     assert "not applied" in runner.invoke(cli, ["db", "current"], env=env).output

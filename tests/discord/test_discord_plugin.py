@@ -187,9 +187,11 @@ async def test_without_webhooks_the_plugin_loads_sends_nothing_and_says_so(base_
     async with AsyncTestClient(app) as client:
         emitted = await client.post("/api/test/emit/task.created", json={}, headers=MEMBER)
         alert = await client.post("/api/admin/test-alert", headers=ADMIN)
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert emitted.status_code == 202
-    assert alert.status_code == 503
+    assert alert.status_code == 409  # a configuration state, not a server error
+    assert alert.json()["type"] == "/problems/not-configured"
+    assert alert.json()["setting"] == "BOSS_DISCORD__WEBHOOKS__ALERTS"
     assert "BOSS_DISCORD__WEBHOOKS__ALERTS" in alert.json()["detail"]
     assert ready.status_code == 200, ready.text
     assert "discord" in ready.json()["ok"]
@@ -199,7 +201,7 @@ async def test_without_webhooks_the_plugin_loads_sends_nothing_and_says_so(base_
 async def test_readiness_names_channels_and_queue(base_env, discord):
     app, _ = make_app(base_env, discord, CollectorRegistry())
     async with AsyncTestClient(app) as client:
-        ready = await client.get("/health/ready")
+        ready = await client.get("/health/ready", headers=ADMIN)
     assert ready.json()["details"]["discord"] == "channels: alerts, tasks; queued 0/1000"
 
 

@@ -26,7 +26,7 @@ import json
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -225,6 +225,8 @@ class DiscordServer(ThreadedFake):
         self._lock = threading.Condition()
         self._channels: dict[tuple[str, str], str] = {}
         self._scripts: dict[str | None, deque[Reply]] = {}
+        self._policy: Callable[[int], Reply] | None = None
+        self._served = 0
         self.requests: list[Received] = []
         """Every webhook request, in arrival order, whatever the answer."""
         self.messages: list[Received] = []
@@ -269,14 +271,25 @@ class DiscordServer(ThreadedFake):
         with self._lock:
             self._scripts.setdefault(webhook, deque()).extend(replies)
 
-    def next_reply(self, channel: str | None, webhook_id: str, token: str) -> Reply:
-        """The scripted answer for this request (``Reply.ok()`` when none is left)."""
+    def set_policy(self, policy: Callable[[int], Reply] | None) -> None:
+        """Answer every request without a script by ``policy(n)`` (n counts from 1).
+
+        For long runs: ``lambda n: Reply.rate_limited(0.2) if n % 3 == 0 else Reply.ok()``
+        rate-limits a third of the calls for as long as the policy stays.
+        """
         with self._lock:
+            self._policy = policy
+
+    def next_reply(self, channel: str | None, webhook_id: str, token: str) -> Reply:
+        """The scripted answer for this request (the policy's, or ``Reply.ok()``, when none)."""
+        with self._lock:
+            self._served += 1
             for key in (channel, None):
                 queue = self._scripts.get(key)
                 if queue:
                     return queue.popleft()
-        return Reply.ok()
+            policy, served = self._policy, self._served
+        return policy(served) if policy is not None else Reply.ok()
 
     # -- observations ------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ async def test_patch_with_same_values_changes_nothing(client: AsyncTestClient[An
     assert len(trail["entries"]) == 1
 
 
-async def test_stale_version_is_409_and_changes_nothing(
+async def test_stale_version_is_409_stale_if_match_412_and_nothing_changes(
     client: AsyncTestClient[Any], migrated: str
 ) -> None:
     task = await create(client, title="Original")
@@ -143,24 +143,54 @@ async def test_stale_version_is_409_and_changes_nothing(
     )
     assert ok.status_code == 200
     before = await counts(migrated)
-    for request in (
-        client.patch(
-            f"/api/db/tasks/{task['id']}", json={"title": "Second", "version": 1}, headers=ADMIN
+    for request, status, kind in (
+        (
+            client.patch(
+                f"/api/db/tasks/{task['id']}",
+                json={"title": "Second", "version": 1},
+                headers=ADMIN,
+            ),
+            409,
+            "version-conflict",
         ),
-        client.patch(
-            f"/api/db/tasks/{task['id']}",
-            json={"title": "Second"},
-            headers={**ADMIN, "If-Match": '"1"'},
+        (
+            client.patch(
+                f"/api/db/tasks/{task['id']}",
+                json={"title": "Second"},
+                headers={**ADMIN, "If-Match": '"1"'},
+            ),
+            412,
+            "precondition-failed",
         ),
-        client.post(
-            f"/api/db/tasks/{task['id']}/status",
-            json={"status": "in_progress", "version": 1},
-            headers=ADMIN,
+        (
+            client.post(
+                f"/api/db/tasks/{task['id']}/status",
+                json={"status": "in_progress", "version": 1},
+                headers=ADMIN,
+            ),
+            409,
+            "version-conflict",
+        ),
+        (
+            client.post(
+                f"/api/db/tasks/{task['id']}/status",
+                json={"status": "in_progress"},
+                headers={**ADMIN, "If-Match": '"1"'},
+            ),
+            412,
+            "precondition-failed",
+        ),
+        (
+            client.delete(f"/api/db/tasks/{task['id']}", headers={**ADMIN, "If-Match": '"1"'}),
+            412,
+            "precondition-failed",
         ),
     ):
         stale = await request
-        assert stale.status_code == 409, stale.text
+        assert stale.status_code == status, stale.text
         assert stale.headers["content-type"].startswith("application/problem+json")
+        assert stale.headers["etag"] == '"2"'
+        assert stale.json()["type"] == f"/problems/{kind}"
         assert stale.json()["current_version"] == 2
     current = (await client.get(f"/api/db/tasks/{task['id']}", headers=ADMIN)).json()
     assert current["title"] == "First"

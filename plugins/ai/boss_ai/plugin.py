@@ -13,8 +13,9 @@ import anyio
 import httpx
 import msgspec
 from boss_tasks.errors import InvalidTaskInput
+from boss_tasks.idempotency import Within, idempotent_create
 from boss_tasks.service import Task, TaskCreate, TaskService
-from litestar import Litestar, Request, post
+from litestar import Litestar, Request, Response, post
 from litestar.config.app import AppConfig
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -209,39 +210,59 @@ class AIPlugin(BossPlugin):
         )
         async def create_task(
             request: Request[Any, Any, Any], data: JSONBody[ParseRequest]
-        ) -> AITaskResult:
+        ) -> Response[AITaskResult]:
             """Draft a task from ``text`` and create it through the tasks plugin (audit and events
-            included); a provider failure creates nothing."""
+            included); a provider failure creates nothing. With an ``Idempotency-Key`` a retry
+            (same key and body, within 24 hours) returns the first answer."""
             text = _text(data)
-            try:
-                draft = await plugin.draft(text, "create")
-            except ProviderError as exc:
-                raise _failure(exc) from None
-            try:
-                task = await plugin._tasks().create(
-                    TaskCreate(
-                        title=draft.title,
-                        description=draft.description,
-                        assignee=draft.assignee,
-                        priority=draft.priority,
-                        deadline=draft.deadline,
-                    ),
-                    actor=_actor(request),
+            drafts: list[TaskDraft] = []
+
+            async def create(within: Within | None) -> Task:
+                try:
+                    draft = await plugin.draft(text, "create")
+                except ProviderError as exc:
+                    raise _failure(exc) from None
+                drafts.append(draft)
+                try:
+                    task = await plugin._tasks().create(
+                        TaskCreate(
+                            title=draft.title,
+                            description=draft.description,
+                            assignee=draft.assignee,
+                            priority=draft.priority,
+                            deadline=draft.deadline,
+                        ),
+                        actor=_actor(request),
+                        within=within,
+                    )
+                except InvalidTaskInput as exc:
+                    plugin.requests.labels("create", "error").inc()
+                    raise HTTPException(
+                        status_code=422,
+                        detail=f"The draft cannot become a task: {exc.field}: {exc.message}",
+                        extra={
+                            "errors": [
+                                {"field": exc.field, "source": "draft", "message": exc.message}
+                            ]
+                        },
+                    ) from None
+                except Exception:
+                    plugin.requests.labels("create", "error").inc()
+                    raise
+                plugin.requests.labels("create", "ok").inc()
+                return task
+
+            def respond(task: Task) -> Response[AITaskResult]:
+                return Response(
+                    AITaskResult(task=task, draft=drafts[-1]),
+                    status_code=201,
+                    headers={"Location": f"/api/db/tasks/{task.id}", "ETag": f'"{task.version}"'},
                 )
-            except InvalidTaskInput as exc:
-                plugin.requests.labels("create", "error").inc()
-                raise HTTPException(
-                    status_code=422,
-                    detail=f"The draft cannot become a task: {exc.field}: {exc.message}",
-                    extra={
-                        "errors": [{"field": exc.field, "source": "draft", "message": exc.message}]
-                    },
-                ) from None
-            except Exception:
-                plugin.requests.labels("create", "error").inc()
-                raise
-            plugin.requests.labels("create", "ok").inc()
-            return AITaskResult(task=task, draft=draft)
+
+            tasks_plugin: Any = plugin.context.plugins["tasks"]
+            return await idempotent_create(
+                tasks_plugin.idempotency, request, "ai.tasks", create, respond
+            )
 
         return [parse_text, create_task]
 

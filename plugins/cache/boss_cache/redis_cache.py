@@ -44,7 +44,9 @@ HEAL_INTERVAL = 1.0
 """Seconds between background attempts to bump the epoch after a lost invalidation."""
 
 logger = logging.getLogger("boss.cache")
-_ERRORS = (RedisError, OSError, TimeoutError)
+# RuntimeError: redis-py on uvloop writes to a transport Redis just closed ("unable to
+# perform operation on <TCPTransport closed=True>") when the server dies mid-connect.
+_ERRORS = (RedisError, OSError, TimeoutError, RuntimeError)
 _INVALIDATIONS = frozenset({"delete", "incr"})
 _FAILED: Any = object()
 

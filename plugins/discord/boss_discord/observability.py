@@ -11,11 +11,13 @@ METRICS = (
         name="discord_messages_sent_total",
         kind="counter",
         help=(
-            "Discord messages by channel and outcome: sent, failed (rejected, deleted webhook "
-            "or retries exhausted), dropped (queue full) or unsent (still queued at shutdown)."
+            "Discord notifications by channel and outcome, one per event: sent (its own "
+            "embed), coalesced (inside a digest of a burst), failed (rejected, deleted webhook "
+            "or retries exhausted), dropped (queue full, or older than the outbox age limit) "
+            "or unsent (still queued in memory at shutdown)."
         ),
         labels=("channel", "status"),
-        label_values={"status": ("sent", "failed", "dropped", "unsent")},
+        label_values={"status": ("sent", "coalesced", "failed", "dropped", "unsent")},
         label_bounds={"channel": "a channel with a configured webhook (BOSS_DISCORD__WEBHOOKS)"},
         max_series=200,
     ),

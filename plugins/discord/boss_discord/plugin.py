@@ -17,8 +17,10 @@ from litestar.openapi import ResponseSpec
 
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey, require_admin
-from boss.errors import PROBLEM_JSON
+from boss.database import Database
+from boss.errors import PROBLEM_JSON, Problem
 from boss_discord.dispatcher import Dispatcher
+from boss_discord.drainer import TOPICS, OutboxDrainer
 from boss_discord.embeds import (
     BLOCKED_STATUSES,
     COMPLETED_STATUSES,
@@ -60,11 +62,13 @@ class DiscordPlugin(BossPlugin):
     rule_tests: ClassVar[tuple[RuleTest, ...]] = RULE_TESTS
     panels: ClassVar[tuple[Panel, ...]] = PANELS
     settings_type: ClassVar[type[Any] | None] = DiscordSettings
+    migrations: ClassVar[str | None] = "boss_discord.migrations"
 
     def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         """``transport`` replaces httpx's network transport (embedding and tests only)."""
         self._transport = transport
         self.dispatcher: Dispatcher | None = None
+        self.drainer: OutboxDrainer | None = None
         self._client: httpx.AsyncClient | None = None
 
     def setup(self, context: PluginContext) -> None:
@@ -107,16 +111,52 @@ class DiscordPlugin(BossPlugin):
         self.dispatcher = dispatcher
         if not settings.webhooks:
             logger.info("discord: no webhook configured, notifications are off")
+        drainer = await self._start_outbox(sender)
         try:
             yield
         finally:
+            if drainer is not None:
+                await drainer.stop(settings.drain_timeout)
+                self.drainer = None
             await dispatcher.stop()
             await client.aclose()
             self._client = None
 
+    async def _start_outbox(self, sender: WebhookSender) -> OutboxDrainer | None:
+        """Task events go through the database outbox when its table exists (migrated).
+
+        Without it (``boss db upgrade`` not run) they fall back to the in-memory queue,
+        which a restart loses; a warning says so.
+        """
+        settings = self.settings
+        url = settings.webhooks.get(settings.task_channel)
+        database = self.context.services.get(Database)
+        if url is None or database is None:
+            return None
+        if not await database.outbox.exists():
+            logger.warning(
+                "discord: the outbox table is missing (run 'boss db upgrade'); task "
+                "notifications use the in-memory queue and a restart loses what it holds"
+            )
+            return None
+        database.outbox.subscribe(*TOPICS)
+        drainer = OutboxDrainer(
+            outbox=database.outbox,
+            sender=sender,
+            url=url,
+            channel=settings.task_channel,
+            counter=self.messages,
+            settings=settings,
+        )
+        await drainer.start()
+        self.drainer = drainer
+        return drainer
+
     # -- events ------------------------------------------------------------------------------
 
     def _submit(self, channel: str, payload: dict[str, Any]) -> None:
+        if self.drainer is not None and channel == self.settings.task_channel:
+            return  # the outbox carries task events (staged with the change itself)
         if self.dispatcher is not None:
             self.dispatcher.submit(channel, payload)
 
@@ -167,11 +207,18 @@ class DiscordPlugin(BossPlugin):
                     generate_examples=False,
                     description="Not delivered: rejected, webhook deleted or retries exhausted",
                 ),
+                409: ResponseSpec(
+                    dict[str, Any],
+                    media_type=PROBLEM_JSON,
+                    generate_examples=False,
+                    description="Not configured: no webhook for the alerts channel "
+                    "(`setting` names the variable to set)",
+                ),
                 503: ResponseSpec(
                     dict[str, Any],
                     media_type=PROBLEM_JSON,
                     generate_examples=False,
-                    description="No webhook for the alerts channel, or the queue is full",
+                    description="The delivery queue is full",
                 ),
             },
         )
@@ -181,11 +228,13 @@ class DiscordPlugin(BossPlugin):
             channel = settings.alert_channel
             dispatcher = plugin.dispatcher
             if dispatcher is None or not dispatcher.has_channel(channel):
-                raise HTTPException(
-                    status_code=503,
-                    detail=f"No Discord webhook is configured for channel {channel!r} "
-                    f"(set BOSS_DISCORD__WEBHOOKS__{channel.upper()})",
-                    extra={"channel": channel, "delivery": "not_configured"},
+                # A configuration state, not a server error: 409 naming the setting.
+                setting = f"BOSS_DISCORD__WEBHOOKS__{channel.upper()}"
+                raise Problem(
+                    409,
+                    f"No Discord webhook is configured for channel {channel!r} (set {setting})",
+                    kind="not-configured",
+                    extra={"channel": channel, "delivery": "not_configured", "setting": setting},
                 )
             user = request.scope.get("user")
             who = user.name if isinstance(user, ApiKey) else "admin"

@@ -20,9 +20,11 @@ import msgspec
 
 __all__ = ("DeliveryResult", "DeliveryStatus", "WebhookSender")
 
-DeliveryStatus = Literal["sent", "failed", "dropped", "unsent"]
-"""``sent``: Discord accepted it; ``failed``: gave up (rejected, deleted webhook or retries
-exhausted); ``dropped``: the queue was full; ``unsent``: still queued when shutdown ended."""
+DeliveryStatus = Literal["sent", "coalesced", "failed", "dropped", "unsent"]
+"""``sent``: Discord accepted it (as its own embed); ``coalesced``: delivered inside a digest
+of a burst; ``failed``: gave up (rejected, deleted webhook or retries exhausted);
+``dropped``: the queue was full or the outbox age limit passed; ``unsent``: still queued in
+memory when shutdown ended."""
 
 
 class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +34,8 @@ class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
     status: DeliveryStatus
     attempts: int = 0
     detail: str = ""
+    retryable: bool = False
+    """The failure is temporary (rate limit, 5xx, timeout): trying later may succeed."""
 
 
 class _RateLimitBody(msgspec.Struct):
@@ -143,6 +147,7 @@ class WebhookSender:
                     status="failed",
                     attempts=attempts,
                     detail=f"rate limited for {blocked:.1f} s, longer than the {self._max_wait:g} s cap",
+                    retryable=True,
                 )
             if blocked > 0:
                 await self._sleep(blocked)
@@ -183,4 +188,5 @@ class WebhookSender:
             status="failed",
             attempts=attempts,
             detail=f"gave up after {attempts} attempts: {detail}",
+            retryable=True,
         )

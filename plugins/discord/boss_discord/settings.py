@@ -38,7 +38,21 @@ class DiscordSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_retry_wait: Annotated[float, msgspec.Meta(ge=0)] = 60.0
     """Longest single wait (backoff or rate limit); a longer rate limit gives the message up."""
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 10.0
-    """Seconds shutdown waits for queued messages; the rest is counted as unsent and logged."""
+    """Seconds shutdown waits for queued messages and a last outbox pass (what is left in the
+    outbox stays there for the next start or another worker)."""
+    outbox_interval: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    """Seconds between outbox passes: a burst within one pass becomes one message."""
+    outbox_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
+    """Most events one pass claims (all of them go out as one message or one digest)."""
+    outbox_lease: Annotated[float, msgspec.Meta(ge=1)] = 30.0
+    """Seconds a worker holds claimed events (renewed while its pass runs); a killed
+    worker's events return to the others after at most this long."""
+    outbox_max_age: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    """Events still undelivered after this many seconds are dropped (counted, alerting)."""
+    digest_after: Annotated[int, msgspec.Meta(ge=1, le=10)] = 10
+    """A pass with more events than this sends one digest instead of one embed per event."""
+    digest_list: Annotated[int, msgspec.Meta(ge=0, le=20)] = 5
+    """Tasks a digest lists by name per kind (the rest are only counted)."""
 
     def check(self) -> None:
         """Reject malformed channel names and webhook URLs, naming the variable, never the URL.

@@ -19,6 +19,7 @@ __all__ = (
     "DESCRIPTION_MAX",
     "NOTE_MAX",
     "TITLE_MAX",
+    "VERSION_MAX",
     "AuditEntry",
     "AuditTrail",
     "StatusChange",
@@ -39,7 +40,10 @@ Assignee = Annotated[
     str, Meta(min_length=1, max_length=ASSIGNEE_MAX, description="Who works on it")
 ]
 Deadline = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a UTC offset")]
-Version = Annotated[int, Meta(ge=1, description="The task's current version")]
+VERSION_MAX = 2**31 - 1
+Version = Annotated[
+    int, Meta(ge=1, le=VERSION_MAX, description="The version you last saw (the ETag's number)")
+]
 Note = Annotated[str, Meta(max_length=NOTE_MAX)]
 
 
@@ -100,12 +104,15 @@ class Task(msgspec.Struct, kw_only=True):
 
 
 class TaskPage(msgspec.Struct, kw_only=True):
-    """One page of a task listing, newest first, with the number of matching tasks."""
+    """One page of a task listing in the requested order, with the number of matching tasks."""
 
     items: list[Task]
     total: int
+    """How many tasks match the filters (over every page)."""
     limit: int
     offset: int
+    next_cursor: str | None = None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
@@ -114,7 +121,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     at: datetime
     actor: str
     action: str
-    """``created``, ``updated`` or ``status_changed``."""
+    """``created``, ``updated``, ``status_changed`` or ``deleted``."""
     changes: dict[str, list[Any]]
     """``{field: [old, new]}`` (old is ``null`` on creation)."""
     note: str | None = None

@@ -4,7 +4,8 @@ Every write and its audit entry commit in one transaction; updates are optimisti
 caller names the version it saw, a stale one changes nothing). After the commit the
 cache is invalidated, the metrics move and the domain events go out:
 ``task.created`` (task, actor), ``task.updated`` (task, actor, changes) and
-``task.status_changed`` (task, actor, old_status, new_status, note).
+``task.status_changed`` (task, actor, old_status, new_status, note) and ``task.deleted``
+(task, actor). A deleted task keeps its row (``deleted_at``), hidden from every read.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boss.cache import Cache
 from boss.database import Database
+from boss.validation import control_character
 from boss_tasks.caching import TaskCache
 from boss_tasks.errors import (
     InvalidTaskInput,
@@ -29,6 +31,8 @@ from boss_tasks.errors import (
     TaskNotFound,
     VersionConflict,
 )
+from boss_tasks.idempotency import Within
+from boss_tasks.listing import SORTS, TaskQuery, decode_cursor, encode_cursor, priority_rank
 from boss_tasks.metrics import TaskMetrics
 from boss_tasks.models import (
     ASSIGNEE_MAX,
@@ -44,7 +48,10 @@ from boss_tasks.models import (
 from boss_tasks.tables import audit, tasks
 from boss_tasks.workflow import PRIORITIES, STATUSES, allowed_next, can_transition
 
+SORT_NAMES = SORTS
+
 __all__ = (
+    "MAX_OFFSET",
     "MAX_PAGE_SIZE",
     "Emit",
     "Task",
@@ -57,6 +64,8 @@ __all__ = (
 )
 
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 1_000_000
+"""Largest ``offset`` accepted; deeper pages are reached with ``cursor``."""
 TASK_ID_RE = re.compile(r"^TASK-([1-9][0-9]{0,17})$")
 Emit = Callable[..., None]
 """``emit(event_id, **kwargs)``: publishes a domain event (Litestar's ``app.emit``)."""
@@ -86,11 +95,32 @@ def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _check_text(field: str, value: str, *, maximum: int, required: bool) -> str:
+def text_problem(value: str, *, maximum: int, required: bool, multiline: bool) -> str | None:
+    """What is wrong with a text value (blank, too long, control characters), or ``None``."""
     if required and not value.strip():
-        raise InvalidTaskInput(field, "must not be empty or only whitespace")
+        return "must not be empty or only whitespace"
     if len(value) > maximum:
-        raise InvalidTaskInput(field, f"must be at most {maximum} characters")
+        return f"must be at most {maximum} characters"
+    return control_character(value, multiline=multiline)
+
+
+def deadline_problem(value: datetime) -> str | None:
+    """What is wrong with a deadline (no UTC offset, outside what UTC can hold), or ``None``."""
+    if value.tzinfo is None:
+        return "must be a date-time with a UTC offset"
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return "is outside the range of dates that can be stored (years 1-9999 in UTC)"
+    return None
+
+
+def _check_text(
+    field: str, value: str, *, maximum: int, required: bool, multiline: bool = False
+) -> str:
+    problem = text_problem(value, maximum=maximum, required=required, multiline=multiline)
+    if problem:
+        raise InvalidTaskInput(field, problem)
     return value.strip() if required else value
 
 
@@ -100,7 +130,13 @@ def _check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     if "title" in out:
         out["title"] = _check_text("title", out["title"], maximum=TITLE_MAX, required=True)
     if "description" in out:
-        _check_text("description", out["description"], maximum=DESCRIPTION_MAX, required=False)
+        _check_text(
+            "description",
+            out["description"],
+            maximum=DESCRIPTION_MAX,
+            required=False,
+            multiline=True,
+        )
     if out.get("assignee") is not None:
         out["assignee"] = _check_text(
             "assignee", out["assignee"], maximum=ASSIGNEE_MAX, required=True
@@ -108,11 +144,22 @@ def _check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     if "priority" in out and out["priority"] not in PRIORITIES:
         raise InvalidTaskInput("priority", f"must be one of {', '.join(PRIORITIES)}")
     deadline = out.get("deadline")
-    if deadline is not None and (not isinstance(deadline, datetime) or deadline.tzinfo is None):
-        raise InvalidTaskInput("deadline", "must be a date-time with a UTC offset")
     if deadline is not None:
+        if not isinstance(deadline, datetime):
+            raise InvalidTaskInput("deadline", "must be a date-time with a UTC offset")
+        problem = deadline_problem(deadline)
+        if problem:
+            raise InvalidTaskInput("deadline", problem)
         out["deadline"] = deadline.astimezone(UTC)
     return out
+
+
+def _stored(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for task fields (``priority`` also sets its sort rank)."""
+    values = dict(fields)
+    if "priority" in values:
+        values["priority_rank"] = priority_rank(values["priority"])
+    return values
 
 
 def _task(row: Row[Any]) -> Task:
@@ -150,8 +197,12 @@ class TaskService:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def create(self, data: TaskCreate, *, actor: str) -> Task:
-        """Store a new ``pending`` task and its ``created`` audit entry; return the task."""
+    async def create(self, data: TaskCreate, *, actor: str, within: Within | None = None) -> Task:
+        """Store a new ``pending`` task and its ``created`` audit entry; return the task.
+
+        ``within`` runs in the same transaction after the task is written (the stored answer
+        of an ``Idempotency-Key`` is committed together with the task it describes).
+        """
         fields = _check_fields(
             {
                 "title": data.title,
@@ -165,12 +216,17 @@ class TaskService:
         async with self._db.begin() as conn:
             result = await conn.execute(
                 insert(tasks)
-                .values(**fields, status="pending", created_at=now, updated_at=now, version=1)
+                .values(
+                    **_stored(fields), status="pending", created_at=now, updated_at=now, version=1
+                )
                 .returning(*tasks.c)
             )
             task = _task(result.one())
             changes = {name: [None, _json(getattr(task, name))] for name in (*fields, "status")}
             await self._audit(conn, task, actor, "created", changes, None, now)
+            await self._db.outbox.stage(conn, "task.created", task=task, actor=actor)
+            if within is not None:
+                await within(conn, task)
         await self._cache.invalidate(task.id)
         if self._metrics is not None:
             self._metrics.created(task.assignee, task.priority)
@@ -205,30 +261,40 @@ class TaskService:
             }
             if not changes:
                 return current
-            values = {name: sent[name] for name in changes}
+            values = _stored({name: sent[name] for name in changes})
             task = await self._write(conn, task_id, number, expected, values, now)
             await self._audit(conn, task, actor, "updated", changes, None, now)
+            await self._db.outbox.stage(
+                conn, "task.updated", task=task, actor=actor, changes=changes
+            )
         await self._cache.invalidate(task.id)
         self._publish("task.updated", task=task, actor=actor, changes=changes)
         return task
 
     async def change_status(
-        self, task_id: str, status: str, *, actor: str, version: int, note: str = ""
+        self, task_id: str, status: str, *, actor: str, version: int | None = None, note: str = ""
     ) -> Task:
-        """Move the task to ``status`` if the state machine allows it and ``version`` is current."""
+        """Move the task to ``status`` if the state machine allows it.
+
+        A status change is a command: ``version`` is optional, but a given one must be current.
+        """
         number = parse_task_id(task_id)
         if status not in STATUSES:
             raise InvalidTaskInput("status", f"must be one of {', '.join(STATUSES)}")
-        _check_text("note", note, maximum=NOTE_MAX, required=False)
+        _check_text("note", note, maximum=NOTE_MAX, required=False, multiline=True)
         now = _now()
         async with self._db.begin() as conn:
             row = await self._locked(conn, task_id, number, version)
             old = row.status
             if not can_transition(old, status):
                 raise InvalidTransition(task_id, old, status, allowed_next(old))
-            task = await self._write(conn, task_id, number, version, {"status": status}, now)
+            task = await self._write(conn, task_id, number, row.version, {"status": status}, now)
             changes = {"status": [old, status]}
             await self._audit(conn, task, actor, "status_changed", changes, note or None, now)
+            await self._db.outbox.stage(
+                conn, "task.status_changed", task=task, actor=actor, old_status=old,
+                new_status=status, note=note,
+            )  # fmt: skip
         await self._cache.invalidate(task.id)
         if status == "completed" and self._metrics is not None:
             self._metrics.completed(task.assignee)
@@ -242,15 +308,42 @@ class TaskService:
         )
         return task
 
+    async def delete(self, task_id: str, *, actor: str, version: int | None = None) -> Task:
+        """Hide the task from every read and list; the audit trail keeps a ``deleted`` entry.
+
+        ``version`` is optional; a given one must be current. Returns the task as it was.
+        """
+        number = parse_task_id(task_id)
+        now = _now()
+        async with self._db.begin() as conn:
+            row = await self._locked(conn, task_id, number, version)
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.number == number)
+                .values(deleted_at=now, updated_at=now, version=row.version + 1)
+            )
+            task = _task(row)
+            changes = {"deleted": [False, True]}
+            await self._audit(conn, task, actor, "deleted", changes, None, now)
+            await self._db.outbox.stage(conn, "task.deleted", task=task, actor=actor)
+        await self._cache.invalidate(task.id)
+        await self.refresh_status_metrics()
+        self._publish("task.deleted", task=task, actor=actor)
+        return task
+
     async def _locked(
-        self, conn: AsyncConnection, task_id: str, number: int, expected: int
+        self, conn: AsyncConnection, task_id: str, number: int, expected: int | None
     ) -> Row[Any]:
-        """The task row, locked for this transaction, if it exists at ``expected``."""
-        query = select(tasks).where(tasks.c.number == number).with_for_update()
+        """The task row, locked for this transaction, if it exists (at ``expected``, if given)."""
+        query = (
+            select(tasks)
+            .where(tasks.c.number == number, tasks.c.deleted_at.is_(None))
+            .with_for_update()
+        )
         row = (await conn.execute(query)).first()
         if row is None:
             raise TaskNotFound(task_id)
-        if row.version != expected:
+        if expected is not None and row.version != expected:
             raise VersionConflict(task_id, expected, row.version)
         return row
 
@@ -315,7 +408,8 @@ class TaskService:
             if cached is not None:
                 return cached
         async with self._db.connect() as conn:
-            row = (await conn.execute(select(tasks).where(tasks.c.number == number))).first()
+            query = select(tasks).where(tasks.c.number == number, tasks.c.deleted_at.is_(None))
+            row = (await conn.execute(query)).first()
         if row is None:
             raise TaskNotFound(task_id)
         task = _task(row)
@@ -325,39 +419,56 @@ class TaskService:
 
     async def list(
         self,
+        query: TaskQuery | None = None,
         *,
         status: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
         limit: int = 20,
         offset: int = 0,
+        cursor: str | None = None,
     ) -> TaskPage:
-        """Tasks matching every given filter, newest first, with the total count."""
+        """Tasks matching ``query`` in its order, with the total count and the next cursor.
+
+        ``status``, ``assignee`` and ``priority`` are shorthands for a one-value ``query``.
+        ``cursor`` (from a previous page's ``next_cursor``) continues after that page.
+        """
+        if query is None:
+            query = TaskQuery(
+                status=(status,) if status else (),
+                assignee=(assignee,) if assignee else (),
+                priority=(priority,) if priority else (),
+            )
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidTaskInput(
                 "limit", f"must be between 1 and {MAX_PAGE_SIZE}", source="query"
             )
-        if offset < 0:
-            raise InvalidTaskInput("offset", "must not be negative", source="query")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidTaskInput("offset", f"must be between 0 and {MAX_OFFSET}", source="query")
+        if query.sort not in SORT_NAMES:
+            raise InvalidTaskInput(
+                "sort", f"must be one of {', '.join(SORT_NAMES)}", source="query"
+            )
+        key_after = decode_cursor(query, cursor) if cursor else None
+        if key_after is not None and offset:
+            raise InvalidTaskInput("offset", "cannot be combined with cursor", source="query")
+        now = _now()
         filters = {
-            "status": status,
-            "assignee": assignee,
-            "priority": priority,
+            "query": query,
             "limit": limit,
             "offset": offset,
+            "cursor": cursor,
         }
-        key = await self._cache.list_key(filters)
-        if key is not None:
-            cached = await self._cache.get_page(key)
+        # An overdue filter depends on the clock, not only on writes: never cached.
+        cache_key = None if query.overdue is not None else await self._cache.list_key(filters)
+        if cache_key is not None:
+            cached = await self._cache.get_page(cache_key)
             if cached is not None:
                 return cached
-        conditions = []
-        if status is not None:
-            conditions.append(tasks.c.status == status)
-        if assignee is not None:
-            conditions.append(tasks.c.assignee == assignee)
-        if priority is not None:
-            conditions.append(tasks.c.priority == priority)
+        conditions = query.conditions(now)
+        page_conditions = [*conditions]
+        if key_after is not None:
+            page_conditions.append(query.after(key_after))
         async with self._db.connect() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(tasks).where(*conditions))
@@ -365,15 +476,24 @@ class TaskService:
             rows = (
                 await conn.execute(
                     select(tasks)
-                    .where(*conditions)
-                    .order_by(tasks.c.number.desc())
-                    .limit(limit)
+                    .where(and_(*page_conditions))
+                    .order_by(*query.order_by())
+                    .limit(limit + 1)
                     .offset(offset)
                 )
             ).all()
-        page = TaskPage(items=[_task(r) for r in rows], total=total, limit=limit, offset=offset)
-        if key is not None:
-            await self._cache.put_page(key, page)
+        next_cursor = (
+            encode_cursor(query, query.key_of(rows[limit - 1])) if len(rows) > limit else None
+        )
+        page = TaskPage(
+            items=[_task(r) for r in rows[:limit]],
+            total=total,
+            limit=limit,
+            offset=offset,
+            next_cursor=next_cursor,
+        )
+        if cache_key is not None:
+            await self._cache.put_page(cache_key, page)
         return page
 
     async def history(self, task_id: str) -> builtins.list[AuditEntry]:
@@ -405,7 +525,11 @@ class TaskService:
         """How many tasks are in each status, database-wide (zero included)."""
         async with self._db.connect() as conn:
             rows = (
-                await conn.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status))
+                await conn.execute(
+                    select(tasks.c.status, func.count())
+                    .where(tasks.c.deleted_at.is_(None))
+                    .group_by(tasks.c.status)
+                )
             ).all()
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({status: count for status, count in rows})

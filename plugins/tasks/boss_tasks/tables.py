@@ -15,14 +15,19 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
+    func,
+    text,
 )
 
 from boss.database import UtcDateTime, new_metadata
 
-__all__ = ("ID_TYPE", "audit", "metadata", "tasks")
+__all__ = ("ID_TYPE", "audit", "idempotency", "metadata", "tasks")
 
 metadata = new_metadata()
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,14 +46,26 @@ tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    Column("deleted_at", UtcDateTime, nullable=True),
+    Column("priority_rank", SmallInteger, nullable=False, server_default="1"),
     CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority"),
     CheckConstraint(
         "status IN ('pending', 'in_progress', 'blocked', 'completed', 'cancelled')", name="status"
     ),
     Index("ix_tasks_status", "status"),
     Index("ix_tasks_assignee", "assignee"),
+    Index("ix_tasks_updated_at", "updated_at", "number"),
+    Index("ix_tasks_deadline", "deadline", "number"),
+    Index("ix_tasks_priority_rank", "priority_rank", "number"),
+    Index("ix_tasks_status_number", "status", "number"),
+    Index("ix_tasks_assignee_lower", func.lower(text("assignee"))),
     sqlite_autoincrement=True,
 )
+"""Tasks; a deleted task keeps its row (``deleted_at`` set) so its audit trail stays whole.
+
+On PostgreSQL migration ``tasks_0002`` also adds trigram GIN indexes on ``lower(title)`` and
+``lower(description)`` for the ``q`` search.
+"""
 
 audit = Table(
     "tasks_audit",
@@ -68,3 +85,21 @@ audit = Table(
     Index("ix_tasks_audit_task_number", "task_number", "id"),
     sqlite_autoincrement=True,
 )
+
+idempotency = Table(
+    "tasks_idempotency",
+    metadata,
+    Column("scope", String(64), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("headers", JSON, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("scope", "actor", "key"),
+    Index("ix_tasks_idempotency_expires_at", "expires_at"),
+)
+"""Stored ``Idempotency-Key`` answers: ``pending`` while the first request runs, then ``done``."""

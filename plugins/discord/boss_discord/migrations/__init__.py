@@ -1,0 +1,1 @@
+"""Alembic versions of the Discord plugin: the transactional outbox it drains."""

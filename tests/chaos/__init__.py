@@ -1,0 +1,1 @@
+"""Fault injection against a real multi-worker server (short CI run; bench/soak.py runs long)."""
