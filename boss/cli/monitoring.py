@@ -50,6 +50,25 @@ def _webhooks(
     return files
 
 
+def _objectives(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            objective = float(number)
+        except ValueError:
+            objective = -1.0
+        if not sep or not name or not 0 < objective < 1:
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=OBJECTIVE with OBJECTIVE between 0 and 1 "
+                "(api-availability=0.995)"
+            )
+        found[name] = objective
+    return found
+
+
 @click.group()
 def monitoring() -> None:
     """Generate and check the Prometheus, Alertmanager and Grafana configs."""
@@ -225,6 +244,16 @@ def monitoring() -> None:
     help="Prefix of runbook_url annotations (e.g. your repository's web URL of docs/runbooks).",
 )
 @click.option(
+    "--slo-objective",
+    "slo_objectives",
+    envvar="BOSS_MONITORING__SLO_OBJECTIVE",
+    show_envvar=True,
+    multiple=True,
+    metavar="NAME=OBJECTIVE",
+    callback=_objectives,
+    help="Override an SLO's objective without touching code (repeatable): api-availability=0.995.",
+)
+@click.option(
     "--runbooks-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -254,6 +283,7 @@ def build(
     group_interval: str,
     repeat_interval: str,
     runbook_url_base: str,
+    slo_objectives: dict[str, float],
     runbooks_dir: Path | None,
 ) -> None:
     """Validate every installed plugin's fragments and render the monitoring configs."""
@@ -283,6 +313,7 @@ def build(
         repeat_interval=repeat_interval,
         runbook_url_base=runbook_url_base,
         runbooks_dir=runbooks_dir,
+        slo_objectives=slo_objectives,
     )
     settings = settings_or_exit()
     try:

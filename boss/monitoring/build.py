@@ -38,8 +38,9 @@ from boss.monitoring.render_prometheus import (
     rules_yml,
     tests_yml,
 )
+from boss.monitoring.slo import with_slos
 from boss.monitoring.tools import find_tool, run_tool
-from boss.monitoring.validate import validate
+from boss.monitoring.validate import validate, validate_slos
 from boss.monitoring.yamlout import dump_json
 from boss.settings import Settings, load_settings
 
@@ -85,7 +86,9 @@ def _render_files(
             tests = tests_yml(item, loaded, annotations.get(item.name, {}))
             for name, text in tests.items():
                 files[f"{_TESTS}/{name}"] = text
-    files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(opts)
+    files["monitoring/alertmanager/alertmanager.yml"] = alertmanager_yml(
+        opts, [a for item in loaded for a in item.plugin.alerts]
+    )
     board = dashboard(loaded)
     _check_panel_ids(board)
     files["monitoring/grafana/dashboards/boss.json"] = dump_json(board)
@@ -362,6 +365,10 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
     the queries and run the rule unit tests.
     """
     opts = opts or BuildOptions()
+    problems = validate_slos(loaded, opts)
+    if problems:
+        raise BuildError(problems)
+    loaded = with_slos(loaded, opts)  # SLOs become ordinary fragments of "<plugin>-slo"
     problems = validate(loaded, opts.runbooks_dir)
     if problems:
         raise BuildError(problems)

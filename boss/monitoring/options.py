@@ -33,6 +33,10 @@ class BuildOptions:
     targets_file: str | None = None
     """A Prometheus file_sd file listing the boss replicas (as Prometheus sees its path)."""
     metrics_path: str = "/metrics"
+    job: str = "boss"
+    """The ``job`` label of boss's scrape job, which every rule and alert is scoped to."""
+    deployment_labels: tuple[str, ...] = ("cluster", "environment")
+    """Labels that tell deployments apart; every aggregation keeps them."""
     cluster: str = "boss"
     """The ``cluster`` external label on every series and alert leaving Prometheus."""
     environment: str = "production"
@@ -65,3 +69,5 @@ class BuildOptions:
     """Where the build remembers the alert annotations promtool computed for each plugin's
     rule tests (keyed by the tests' content), so a rebuild runs every test file once instead
     of twice; ``None`` turns the cache off. Results are always verified by promtool."""
+    slo_objectives: dict[str, float] = field(default_factory=dict)
+    """Objective overrides by SLO name (``--slo-objective api-availability=0.995``)."""

@@ -7,9 +7,10 @@ and ``ApplicationDown`` silences every other alert of the same target.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from boss._specs import SEVERITIES
+from boss._specs import SEVERITIES, AlertRule
 from boss.monitoring.options import BuildOptions
 from boss.monitoring.yamlout import dump_yaml
 
@@ -40,8 +41,26 @@ def _receiver(severity: str, webhook_file: str) -> dict[str, Any]:
     }
 
 
-def alertmanager_yml(opts: BuildOptions) -> str:
-    """The Alertmanager configuration for the options given."""
+def _inhibits(alerts: Sequence[AlertRule], opts: BuildOptions) -> list[dict[str, Any]]:
+    """One inhibit rule per alert that ``inhibits`` others (an SLO page mutes the threshold
+    alert of the same outage), limited to the same job and deployment."""
+    equal = list(dict.fromkeys(("job", *opts.deployment_labels)))
+    return [
+        {
+            "source_matchers": [
+                f'alertname="{alert.name}"',
+                *(f'{k}="{v}"' for k, v in sorted(alert.labels.items())),
+            ],
+            "target_matchers": [f'alertname="{target}"'],
+            "equal": list(equal),
+        }
+        for alert in alerts
+        for target in alert.inhibits
+    ]
+
+
+def alertmanager_yml(opts: BuildOptions, alerts: Sequence[AlertRule] = ()) -> str:
+    """The Alertmanager configuration for the options and (for inhibitions) alerts given."""
     waits = {
         "critical": opts.group_wait_critical,
         "warning": opts.group_wait_warning,
@@ -81,6 +100,7 @@ def alertmanager_yml(opts: BuildOptions) -> str:
                 "target_matchers": ['alertname!="ApplicationDown"'],
                 "equal": ["cluster", "environment", "job"],
             },
+            *_inhibits(alerts, opts),
         ],
         "receivers": [
             _receiver(severity, opts.webhook_files.get(severity, opts.webhook_files["critical"]))
