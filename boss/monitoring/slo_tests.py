@@ -67,9 +67,15 @@ def series_labels(
     spec = _spec(selector.metric, specs)
     declared = spec.labels if spec is not None else ()
     known = spec.label_values if spec is not None else {}
-    names = list(dict.fromkeys([*(m.label for m in must), *declared]))
+    failing = dict.fromkeys(m.label for m in must_fail)
+    names = list(dict.fromkeys([*(m.label for m in must), *failing, *declared]))
     labels: dict[str, str] = {}
     for label in names:
+        if label in failing:  # a value that passes ``must`` and fails ``must_fail``, if any
+            value = pick_value(label, must, must_fail, known.get(label, ()))
+            if value is not None:
+                labels[label] = value
+                continue
         if not any(m.label == label for m in must):
             if known.get(label):
                 labels[label] = known[label][0]
@@ -82,16 +88,10 @@ def series_labels(
             )
         labels[label] = value
     if must_fail and matches(must_fail, labels):
-        for label in dict.fromkeys(m.label for m in must_fail):
-            value = pick_value(label, must, must_fail, known.get(label, ()))
-            if value is not None:
-                labels[label] = value
-                break
-        else:
-            raise SLOTestError(
-                f"no series of {selector.metric} passes {selector.render()} without also "
-                f"passing {', '.join(m.text for m in must_fail)}: declare label_values"
-            )
+        raise SLOTestError(
+            f"no series of {selector.metric} passes {selector.render()} without also "
+            f"passing {', '.join(m.text for m in must_fail)}: declare label_values"
+        )
     return labels
 
 
