@@ -9,9 +9,9 @@ Every window's error ratio is computed from two 5-minute rates recorded per SLO 
 per second, all events per second): ``sum_over_time(bad[w]) / sum_over_time(total[w])`` is the
 traffic-weighted error ratio over ``w`` and reads one series per SLO, where a raw
 ``rate(…[30d])`` would read every labelled child of the counters over 30 days at each
-evaluation. Windows of a day and more add up hourly averages (``[3d:1h]`` subqueries, 72
-look-ups instead of 17 280 samples at a 15 s interval); they lag by at most an hour, which
-only the ticket and the dashboard use.
+evaluation. The SLI over the compliance window (30 days) is not recorded: the dashboard's
+instant queries compute it the same way when someone looks, instead of Prometheus reading
+30 days of samples at every evaluation.
 """
 
 from __future__ import annotations
@@ -180,6 +180,14 @@ def _rate(selector: SLISelector, by: str) -> str:
     return f"sum by ({by}) (rate({selector.render()}[5m]))"
 
 
+def _window_ratio(sel: str, window: str) -> str:
+    """The traffic-weighted error ratio over ``window`` from the SLO's 5-minute rates."""
+    return (
+        f"sum_over_time(slo:sli_error:rate5m{sel}[{window}])"
+        f" / sum_over_time(slo:sli_total:rate5m{sel}[{window}])"
+    )
+
+
 def _recording_rules(slo: SLO, opts: BuildOptions) -> list[RecordingRule]:
     by = ", ".join(aggregation_labels(opts))
     ev = events(slo)
@@ -200,29 +208,11 @@ def _recording_rules(slo: SLO, opts: BuildOptions) -> list[RecordingRule]:
             labels=label,
         ),
     ]
-    for window in ("30m", "1h", "2h", "6h"):
+    for window in ALERT_WINDOWS[1:]:
         rules.append(
             RecordingRule(
                 record=f"slo:sli_error:ratio_rate{window}",
-                expr=f"sum_over_time(slo:sli_error:rate5m{sel}[{window}])"
-                f" / sum_over_time(slo:sli_total:rate5m{sel}[{window}])",
-                labels=label,
-            )
-        )
-    for kind in ("error", "total"):
-        rules.append(
-            RecordingRule(
-                record=f"slo:sli_{kind}:rate1h",
-                expr=f"avg_over_time(slo:sli_{kind}:rate5m{sel}[1h])",
-                labels=label,
-            )
-        )
-    for window in ("1d", "3d", slo.window):
-        rules.append(
-            RecordingRule(
-                record=f"slo:sli_error:ratio_rate{window}",
-                expr=f"sum_over_time(slo:sli_error:rate1h{sel}[{window}:1h])"
-                f" / sum_over_time(slo:sli_total:rate1h{sel}[{window}:1h])",
+                expr=_window_ratio(sel, window),
                 labels=label,
             )
         )
@@ -245,7 +235,8 @@ def _alert(slo: SLO, tier: BurnTier, name: str, inhibits: tuple[str, ...]) -> Al
     ]
     expr = " or ".join(f"({pair})" for pair in pairs)
     if tier is PAGE and slo.min_events_per_hour > 0:
-        expr = f"({expr}) and (slo:sli_total:rate1h{sel} * 3600 >= {_num(slo.min_events_per_hour)})"
+        guard = f"avg_over_time(slo:sli_total:rate5m{sel}[1h]) * 3600"
+        expr = f"({expr}) and ({guard} >= {_num(slo.min_events_per_hour)})"
     hours = _window_hours(slo)
     spent = "; or ".join(
         f"over the last {long} and {short} more than {_pct(factor * (1 - slo.objective))} of events"
@@ -273,7 +264,7 @@ def _alert(slo: SLO, tier: BurnTier, name: str, inhibits: tuple[str, ...]) -> Al
 def _panels(slo: SLO) -> list[Panel]:
     sel = f'{{slo="{slo.name}"}}'
     budget = _budget(slo)
-    window = f"slo:sli_error:ratio_rate{slo.window}{sel}"
+    window = f"({_window_ratio(sel, slo.window)})"  # instant: only when the dashboard asks
     return [
         Panel(
             title=f"{slo.name}: SLI over {slo.window} (objective {_pct(slo.objective)})",
@@ -409,8 +400,8 @@ def slo_reference(loaded: Sequence[LoadedPlugin]) -> list[str]:
         "## Service-level objectives",
         "",
         'Each SLO\'s error ratio is recorded as `slo:sli_error:ratio_rate<window>{slo="<name>"}`',
-        f"for {', '.join(ALERT_WINDOWS)} and the SLO's window; its burn rate is that ratio",
-        "divided by the error budget (1 - objective). See docs/monitoring.md for the arithmetic.",
+        f"for {', '.join(ALERT_WINDOWS)}; its burn rate is that ratio divided by the error",
+        "budget (1 - objective). See docs/monitoring.md for the arithmetic.",
         "",
         "| SLO | plugin | objective | window | SLI | page (critical) | ticket (warning) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
