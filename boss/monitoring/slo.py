@@ -431,7 +431,9 @@ def slo_reference(loaded: Sequence[LoadedPlugin]) -> list[str]:
             "",
             f"- SLI: {_sli_words(slo)}",
             f"- `{page}` pages when over the last 1h and 5m more than "
-            f"{_pct(14.4 * budget)} of events are bad (14.4x burn, 2% of a 30d budget per hour), "
+            f"{_pct(14.4 * budget)} of events are bad (14.4x burn, "
+            f"{_pct(PAGE.budget_share('1h', 14.4, _window_hours(slo)))} of the {slo.window} "
+            "budget per hour), "
             f"or over the last 6h and 30m more than {_pct(6 * budget)} (6x).{guard}",
             f"- `{ticket}` opens a ticket when over the last 1d and 2h more than "
             f"{_pct(3 * budget)} are bad (3x), or over the last 3d and 6h more than "
