@@ -273,6 +273,7 @@ def test_dashboard_layout(example_build: Any) -> None:
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     rows = [p for p in panels if p["type"] == "row"]
+    loaded = with_slos(loaded, BuildOptions())  # the SLO row comes first
     assert [r["title"] for r in rows] == [i.plugin.display_title for i in loaded if i.plugin.panels]
     assert all(r["collapsed"] is False for r in rows)
     cells: set[tuple[int, int]] = set()

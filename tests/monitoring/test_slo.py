@@ -213,8 +213,9 @@ def test_each_slo_becomes_rules_alerts_tests_and_panels() -> None:
     latency = _derived(loaded, "slo-checkout-latency")
     bad = latency.plugin.recording_rules[0].expr
     assert 'shop_checkout_seconds_bucket{step=~"pay.*", le="0.3"}' in bad
-    board = _derived(loaded, "slos-dashboard").plugin.panels
-    assert "[4w])" in board[3].queries[0].expr  # the SLI over checkout-latency's own window
+    board = {p.title: p for p in _derived(loaded, "slos-dashboard").plugin.panels}
+    sli = board["checkout-latency: SLI over 4w (objective 95%)"]
+    assert "[4w])" in sli.queries[0].expr  # over the SLO's own window
 
 
 def test_objective_override_changes_rules_and_tests() -> None:
