@@ -5,12 +5,15 @@ alerts and dashboard panels. This module re-exports the public surface plugin au
 from __future__ import annotations
 
 from boss._specs import (
+    SLO,
     AlertRule,
     AlertTest,
     ExpectedAlert,
+    LatencySLI,
     MetricSpec,
     Panel,
     Query,
+    RatioSLI,
     RecordingRule,
     RuleTest,
     Series,
@@ -20,15 +23,18 @@ from boss.cache import Cache
 from boss.plugin import BossPlugin, PluginContext, Services
 
 __all__ = (
+    "SLO",
     "AlertRule",
     "AlertTest",
     "BossPlugin",
     "Cache",
     "ExpectedAlert",
+    "LatencySLI",
     "MetricSpec",
     "Panel",
     "PluginContext",
     "Query",
+    "RatioSLI",
     "RecordingRule",
     "RuleTest",
     "Series",

@@ -1,4 +1,4 @@
-"""Declarative fragments a plugin brings: metrics, alerts, recording rules, rule tests, panels.
+"""Declarative fragments a plugin brings: metrics, alerts, recording rules, rule tests, panels, SLOs.
 
 They are plain msgspec Structs so that the build step and the docs can read every installed
 plugin's observability without starting an app or touching a database.
@@ -14,15 +14,19 @@ import msgspec
 
 __all__ = (
     "SEVERITIES",
+    "SLO",
+    "SLO_NAME_RE",
     "AlertRule",
     "AlertTest",
     "ExpectedAlert",
+    "LatencySLI",
     "MetricKind",
     "MetricSpec",
     "MultiprocessMode",
     "Panel",
     "PanelKind",
     "Query",
+    "RatioSLI",
     "RecordingRule",
     "RuleTest",
     "Series",
@@ -52,6 +56,7 @@ LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 DURATION_RE = re.compile(r"^(?:\d+(?:ms|[smhdwy]))+$")
 PAGE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+SLO_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 RESERVED_LABELS = frozenset({"le", "quantile", "job", "instance"})
 
 
@@ -232,6 +237,9 @@ class RuleTest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     input_series: tuple[Series, ...]
     alert_rule_test: tuple[AlertTest, ...]
     interval: str = "1m"
+    evaluation_interval: str = ""
+    """How often rules run in this test; empty means ``interval`` (long scenarios may take
+    a coarser one to stay fast while the input keeps its 1-minute samples)."""
 
 
 class Query(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -265,3 +273,60 @@ class Panel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     row: str = ""
     """Title of the dashboard row the panel goes in; empty means the plugin's own row. A
     plugin with several areas (the core: HTTP, database, rate limiting) gives each a row."""
+
+
+class RatioSLI(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="ratio",
+    tag_field="kind",
+):
+    """An availability SLI: the share of events that are good, from declared counters.
+
+    Selectors are a counter's name with label matchers, as in PromQL; give either ``bad``
+    or ``good`` (the other is ``total`` minus it).
+    """
+
+    total: str
+    """Every event: ``http_requests_total{endpoint=~"/api/.*"}``."""
+    bad: str = ""
+    """The bad events among them: ``http_requests_total{endpoint=~"/api/.*", status=~"5.."}``."""
+    good: str = ""
+    """Or the good events among them."""
+
+
+class LatencySLI(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="latency",
+    tag_field="kind",
+):
+    """A latency SLI: the share of a declared histogram's observations at or under a threshold."""
+
+    histogram: str
+    """The histogram's name with label matchers: ``http_request_duration_seconds{endpoint=~"/api/.*"}``."""
+    threshold: float
+    """In the histogram's unit; must be one of its bucket boundaries, so the SLI is exact."""
+
+
+class SLO(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A service-level objective; the build derives burn-rate rules, alerts, tests and panels."""
+
+    name: str
+    """``[a-z][a-z0-9-]*``; the ``slo`` label of every series and alert derived from it."""
+    description: str
+    """What the SLO promises, in words (``/api/ requests answer without a 5xx``)."""
+    objective: float
+    """Share of good events promised over the window, in (0, 1): ``0.999``."""
+    sli: RatioSLI | LatencySLI
+    window: str = "30d"
+    """The compliance window (longer than 3d, the longest alerting window)."""
+    min_events_per_hour: float = 30
+    """Minimum-traffic guard: below this many events per hour (averaged over the last hour)
+    the page stays quiet, so a handful of requests with one failure cannot wake anyone."""
+    inhibits: tuple[str, ...] = ()
+    """Alerts the SLO's page mutes in the same deployment (threshold alerts of the same outage)."""

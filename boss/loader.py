@@ -174,6 +174,8 @@ def _check_one(item: LoadedPlugin) -> None:
         _revalidate(test, where, f"rule test {test.name!r}")
     for panel in plugin.panels:
         _revalidate(panel, where, f"panel {panel.title!r}")
+    for slo in plugin.slos:
+        _revalidate(slo, where, f"SLO {getattr(slo, 'name', slo)!r}")
 
 
 def check_plugins(plugins: Sequence[LoadedPlugin]) -> list[LoadedPlugin]:

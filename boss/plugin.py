@@ -1,7 +1,7 @@
 """The plugin contract: what every boss plugin, built-in or third-party, is.
 
 A plugin is a Litestar ``InitPlugin`` that also carries declarative observability fragments
-(metrics, alerts, recording rules, rule tests, panels) and an optional readiness ``ping``.
+(metrics, alerts, recording rules, rule tests, panels, SLOs) and an optional readiness ``ping``.
 The core materialises the metric specs and hands the plugin its handles through ``setup``.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from litestar.plugins import InitPlugin
 
-from boss._specs import AlertRule, MetricSpec, Panel, RecordingRule, RuleTest
+from boss._specs import SLO, AlertRule, MetricSpec, Panel, RecordingRule, RuleTest
 
 if TYPE_CHECKING:
     from boss.metrics_registry import MetricHandles
@@ -88,6 +88,8 @@ class BossPlugin(InitPlugin):
     recording_rules: ClassVar[tuple[RecordingRule, ...]] = ()
     rule_tests: ClassVar[tuple[RuleTest, ...]] = ()
     panels: ClassVar[tuple[Panel, ...]] = ()
+    slos: ClassVar[tuple[SLO, ...]] = ()
+    """Service-level objectives; the build derives burn-rate rules, alerts, tests and panels."""
     settings_type: ClassVar[type[Any] | None] = None
     """A msgspec Struct read from ``BOSS_<NAME>__*`` variables, or ``None``."""
     migrations: ClassVar[str | None] = None

@@ -80,6 +80,25 @@ def _labels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str
     return labels
 
 
+def _objectives(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            objective = float(number)
+        except ValueError:
+            objective = -1.0
+        if not sep or not name or not 0 < objective < 1:
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=OBJECTIVE with OBJECTIVE between 0 and 1 "
+                "(api-availability=0.995)"
+            )
+        found[name] = objective
+    return found
+
+
 @click.group()
 def monitoring() -> None:
     """Generate and check the Prometheus, Alertmanager and Grafana configs."""
@@ -304,6 +323,16 @@ def monitoring() -> None:
     "URL of docs/runbooks (relative links are not clickable in Discord).",
 )
 @click.option(
+    "--slo-objective",
+    "slo_objectives",
+    envvar="BOSS_MONITORING__SLO_OBJECTIVE",
+    show_envvar=True,
+    multiple=True,
+    metavar="NAME=OBJECTIVE",
+    callback=_objectives,
+    help="Override an SLO's objective without touching code (repeatable): api-availability=0.995.",
+)
+@click.option(
     "--runbooks-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -395,6 +424,7 @@ def build(
     alertmanager_external_url: str | None,
     deadmans_switch_url_file: str | None,
     runbook_url_base: str,
+    slo_objectives: dict[str, float],
     runbooks_dir: Path | None,
     kubernetes_namespace: str,
     kubernetes_labels: dict[str, str] | None,
@@ -441,6 +471,7 @@ def build(
         kubernetes_alertmanager_secret=kubernetes_alertmanager_secret,
         kubernetes_labels=kubernetes_labels or defaults.kubernetes_labels,
         kubernetes_selector=kubernetes_selector or defaults.kubernetes_selector,
+        slo_objectives=slo_objectives,
     )
     settings = settings_or_exit()
     try:

@@ -43,8 +43,9 @@ from boss.monitoring.render_prometheus import (
 )
 from boss.monitoring.runbooks import RUNBOOKS_OUT, is_generated, runbook_files
 from boss.monitoring.self_monitoring import SELF_MONITORING, is_scoped, self_monitoring
+from boss.monitoring.slo import with_slos
 from boss.monitoring.tools import find_tool, run_tool
-from boss.monitoring.validate import validate
+from boss.monitoring.validate import validate, validate_slos
 from boss.monitoring.yamlout import dump_json
 from boss.settings import Settings, load_settings
 
@@ -380,6 +381,10 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
         raise BuildError(
             [f"{taken[0]}: the name {SELF_MONITORING!r} is the build's own meta-alert group"]
         )
+    problems = validate_slos(loaded, opts)
+    if problems:
+        raise BuildError(problems)
+    loaded = with_slos(loaded, opts)  # SLOs become ordinary fragments of "slo-<name>"
     loaded = [*loaded, self_monitoring()]
     problems = validate(loaded, opts.runbooks_dir)
     if problems:

@@ -106,3 +106,5 @@ class BuildOptions:
     kubernetes_alertmanager_secret: str = "boss-alertmanager"
     """Secret holding the Discord webhook URLs for the AlertmanagerConfig: one key per
     webhook file, named after the file (``discord_webhook`` for the default file)."""
+    slo_objectives: dict[str, float] = field(default_factory=dict)
+    """Objective overrides by SLO name (``--slo-objective api-availability=0.995``)."""

@@ -115,7 +115,11 @@ def inhibit_rules(opts: BuildOptions, loaded: Sequence[LoadedPlugin]) -> list[di
             if alert.inhibits:
                 rules.append(
                     {
-                        "source_matchers": [f'alertname="{alert.name}"'],
+                        "source_matchers": [
+                            f'alertname="{alert.name}"',
+                            # an SLO's alert names its SLO: only that SLO's page mutes
+                            *(f'{k}="{v}"' for k, v in sorted(alert.labels.items())),
+                        ],
                         "target_matchers": [
                             f'alertname=~"{_alternation(sorted(set(alert.inhibits)))}"'
                         ],

@@ -11,6 +11,7 @@ from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import Catalogue
 from boss.monitoring.promql import PromQLReadError, read_query
 from boss.monitoring.render_prometheus import runbook_url
+from boss.monitoring.slo import slo_reference
 from boss.monitoring.yamlout import GENERATED_NOTE
 
 __all__ = ("metrics_md",)
@@ -135,6 +136,7 @@ def metrics_md(loaded: Sequence[LoadedPlugin]) -> str:
             for rule in item.plugin.recording_rules:
                 out.append(f"| `{rule.record}` | `{_cell(rule.expr)}` |")
             out.append("")
+    out += slo_reference(loaded)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

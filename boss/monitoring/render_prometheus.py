@@ -279,8 +279,9 @@ def tests_yml(
 
     Returns ``{file name: text}``. A test's ``interval`` is both the spacing of its input
     samples and the rule evaluation interval — as in production, where every evaluation
-    sees the latest scrape. promtool has one evaluation interval per file, so tests with
-    another interval than the plugin's first go to ``<plugin>.every-<interval>.yml``.
+    sees the latest scrape (unless the test sets its own ``evaluation_interval``). promtool has
+    one evaluation interval per file, so tests with another evaluation interval than the
+    plugin's first go to ``<plugin>.every-<interval>.yml``.
 
     Expected alerts whose fragment leaves ``exp_annotations`` unset get the annotations
     promtool computes (``annotations``, this plugin's), since promtool always compares them.
@@ -288,7 +289,7 @@ def tests_yml(
     rule_files = [f"../rules/{name}" for name in rule_files_for_tests(item, loaded)]
     groups: dict[str, list[RuleTest]] = {}
     for test in scoped_tests(item, opts, loaded):
-        groups.setdefault(test.interval, []).append(test)
+        groups.setdefault(test.evaluation_interval or test.interval, []).append(test)
     out: dict[str, str] = {}
     for index, (interval, tests) in enumerate(groups.items()):
         data = {

@@ -13,15 +13,26 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from boss._specs import DURATION_RE, METRIC_NAME_RE, SEVERITIES, RuleTest
+import msgspec
+
+from boss._specs import (
+    DURATION_RE,
+    METRIC_NAME_RE,
+    SEVERITIES,
+    SLO,
+    SLO_NAME_RE,
+    LatencySLI,
+    RuleTest,
+)
 from boss.loader import LoadedPlugin
 from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
 from boss.monitoring.errors import Problem
 from boss.monitoring.labels import result_labels
+from boss.monitoring.options import BuildOptions
 from boss.monitoring.promql import PromQLReadError, _matchers, _tokens, read_query, read_series
 from boss.monitoring.runbooks import runbook_files
 
-__all__ = ("check_query", "expand_values", "is_url", "validate")
+__all__ = ("check_query", "expand_values", "is_url", "validate", "validate_slos")
 
 _MAX_WIDTH = 24
 ALWAYS_FIRING = "vector(1)"
@@ -130,11 +141,12 @@ def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path | None = None) -
             frag = f"recording rule {rule.record!r}"
             if not METRIC_NAME_RE.match(rule.record):
                 add(frag, "the record name is not a valid metric name")
-            if rule.record in record_owner:
-                add(frag, f"duplicate recording rule (also in {record_owner[rule.record].where})")
+            key = f"{rule.record}{sorted(rule.labels.items())}"  # SLOs share names, not labels
+            if key in record_owner:
+                add(frag, f"duplicate recording rule (also in {record_owner[key].where})")
             elif rule.record in declared:
                 add(frag, "the record name is already a declared metric")
-            record_owner.setdefault(rule.record, item)
+            record_owner.setdefault(key, item)
             for message in check_query(rule.expr, catalogue):
                 add(frag, message)
         titles: set[str] = set()
@@ -272,6 +284,8 @@ def _validate_tests(
                 add(f"invalid interval {test.interval!r}")
             for message in _non_cumulative(test, catalogue):
                 add(message)
+            if test.evaluation_interval and not _duration(test.evaluation_interval):
+                add(f"invalid evaluation_interval {test.evaluation_interval!r}")
             for series in test.input_series:
                 try:
                     sel = read_series(series.series)
@@ -310,4 +324,97 @@ def _validate_tests(
                     f"needs a rule test case where it {' and one where it '.join(missing)}",
                 )
             )
+    return problems
+
+
+def validate_slos(loaded: Sequence[LoadedPlugin], opts: BuildOptions) -> list[Problem]:
+    """Problems of every plugin's SLOs and of the objective overrides in ``opts``.
+
+    The SLI's metrics and labels must be declared (counters for a ratio, a histogram whose
+    buckets include the threshold for a latency SLI), so the derived rules can be trusted.
+    """
+    from boss.monitoring.render_prometheus import duration_ms
+    from boss.monitoring.slo import SLOFragments
+    from boss.monitoring.slo_selector import SelectorError, read_selector
+    from boss.monitoring.slo_tests import MIN_OBJECTIVE
+
+    catalogue = Catalogue(loaded)
+    specs = {spec.name: spec for item in loaded for spec in item.plugin.metrics}
+    alerts = {alert.name for item in loaded for alert in item.plugin.alerts}
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+
+    def selector(text: str, what: str, kinds: tuple[str, ...]) -> list[str]:
+        try:
+            sel = read_selector(text)
+        except SelectorError as exc:
+            return [f"{what}: {exc}"]
+        spec = specs.get(sel.metric)
+        if spec is None or spec.kind not in kinds:
+            return [f"{what}: {sel.metric!r} is not a declared {' or '.join(kinds)}"]
+        if "le" in sel.labels:
+            return [f"{what}: do not match 'le'; the threshold chooses the bucket"]
+        name = f"{sel.metric}_count" if spec.kind == "histogram" else sel.metric
+        return [f"{what}: {m}" for m in check_query(sel.render(name), catalogue)]
+
+    def check(slo: SLO) -> list[str]:
+        found = []
+        if not SLO_NAME_RE.match(slo.name):
+            found.append("the name must match [a-z][a-z0-9-]* (it becomes the slo label)")
+        if not slo.description.strip():
+            found.append("missing description")
+        if not MIN_OBJECTIVE <= slo.objective < 1:
+            found.append(
+                f"objective {slo.objective} is outside [{MIN_OBJECTIVE}, 1): below "
+                f"{MIN_OBJECTIVE:.0%} even all events failing cannot clearly exceed the "
+                "page's 14.4x burn rate"
+            )
+        if not _duration(slo.window) or duration_ms(slo.window) <= duration_ms("3d"):
+            found.append(
+                f"window {slo.window!r} must be a duration longer than 3d "
+                "(the longest alerting window), e.g. 30d or 4w"
+            )
+        if slo.min_events_per_hour < 0:
+            found.append("min_events_per_hour cannot be negative")
+        for name in slo.inhibits:
+            if name not in alerts:
+                found.append(f"inhibits unknown alert {name!r}")
+        sli = slo.sli
+        if isinstance(sli, LatencySLI):
+            found += selector(sli.histogram, "histogram", ("histogram",))
+            spec = specs.get(sli.histogram.split("{")[0].strip())
+            if spec is not None and spec.buckets and sli.threshold not in spec.buckets:
+                bounds = ", ".join(f"{b:g}" for b in spec.buckets)
+                found.append(
+                    f"threshold {sli.threshold:g} is not a bucket boundary of "
+                    f"{spec.name} (buckets: {bounds})"
+                )
+        else:
+            if bool(sli.bad) == bool(sli.good):
+                found.append("a ratio SLI needs exactly one of 'bad' or 'good' (besides 'total')")
+            for field, text in (("total", sli.total), ("bad", sli.bad), ("good", sli.good)):
+                if text:
+                    found += selector(text, field, ("counter",))
+        return found
+
+    for item in loaded:
+        if isinstance(item.plugin, SLOFragments):
+            continue
+        for slo in item.plugin.slos:
+            frag = f"SLO {slo.name!r}"
+            if slo.name in owner:
+                problems.append(
+                    Problem(item.where, frag, f"duplicate SLO name (also in {owner[slo.name]})")
+                )
+            owner.setdefault(slo.name, item.where)
+            objective = opts.slo_objectives.get(slo.name, slo.objective)
+            problems += [
+                Problem(item.where, frag, message)
+                for message in check(msgspec.structs.replace(slo, objective=objective))
+            ]
+    for name in sorted(set(opts.slo_objectives) - set(owner)):
+        known = ", ".join(sorted(owner)) or "none"
+        problems.append(
+            Problem("--slo-objective", name, f"unknown SLO {name!r} (declared SLOs: {known})")
+        )
     return problems

@@ -12,6 +12,7 @@ import pytest
 
 from boss.loader import LoadedPlugin
 from boss.monitoring import BuildOptions, ToolMissingError, find_tool, load_fragments
+from boss.monitoring.slo import with_slos
 from boss.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def options_for(tmp_path: Path) -> Callable[[Sequence[LoadedPlugin]], BuildOptio
     def make(loaded: Sequence[LoadedPlugin], **kw: Any) -> BuildOptions:
         runbooks = tmp_path / "runbooks"
         runbooks.mkdir(exist_ok=True)
-        for item in loaded:
+        for item in with_slos(loaded, BuildOptions()):  # SLO alerts need runbooks too
             for alert in item.plugin.alerts:
                 (runbooks / alert.runbook_page).write_text(f"# {alert.name}\n")
         return BuildOptions(runbooks_dir=runbooks, **kw)

@@ -23,6 +23,7 @@ from boss import AlertRule, BossPlugin
 from boss.loader import LoadedPlugin
 from boss.monitoring import BuildOptions, find_tool
 from boss.monitoring.render_alertmanager import alertmanager_yml
+from boss.monitoring.slo import with_slos
 from tests.e2e.net import free_port
 from tests.fakes.discord_server import DiscordServer
 
@@ -300,5 +301,5 @@ def test_committed_alertmanager_config_is_the_default_one() -> None:
 
     committed = (REPO / "monitoring/alertmanager/alertmanager.yml").read_text()
     loaded = load_fragments(load_settings({}))
-    own = [item for item in loaded if item.name != "example"]
+    own = with_slos([item for item in loaded if item.name != "example"], BuildOptions())
     assert committed == alertmanager_yml(BuildOptions(), own)

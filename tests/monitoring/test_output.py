@@ -20,6 +20,7 @@ from boss.cli._main import cli
 from boss.loader import LoadedPlugin
 from boss.monitoring import BuildOptions, drift, render, run_checks, write
 from boss.monitoring.catalogue import Catalogue
+from boss.monitoring.slo import with_slos
 from boss.monitoring.validate import check_query
 
 from .conftest import REPO, load
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("tools")
 
 def _stub_runbooks(folder: Path, loaded: list[LoadedPlugin]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for item in loaded:
+    for item in with_slos(loaded, BuildOptions()):  # SLO alerts need runbooks too
         for alert in item.plugin.alerts:
             (folder / alert.runbook_page).write_text(f"# {alert.name}\n")
     return folder
@@ -289,6 +290,7 @@ def test_dashboard_layout(example_build: Any) -> None:
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     rows = [p for p in panels if p["type"] == "row"]
+    loaded = with_slos(loaded, BuildOptions())  # the SLO row comes first
     expected_rows = [
         panel.row or item.plugin.display_title for item in loaded for panel in item.plugin.panels
     ]

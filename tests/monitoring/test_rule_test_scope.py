@@ -123,8 +123,8 @@ def test_test_files_list_only_the_rule_files_they_need(
     assert _listed(files, "delta") == ["delta.yml"]
     assert _listed(files, "core") == ["core.yml"]
     prometheus = yaml.safe_load(files["monitoring/prometheus/prometheus.yml"])
-    # Prometheus itself still loads every plugin, and the build's self-monitoring group.
-    assert len(prometheus["rule_files"]) == 6
+    # Prometheus itself still loads every plugin, every core SLO and the self-monitoring group.
+    assert len(prometheus["rule_files"]) == 6 + len(load()[0].plugin.slos)
     assert prometheus["rule_files"][-1] == "rules/self_monitoring.yml"
 
 
