@@ -53,6 +53,7 @@ def run_rule_tests(
     raw_tests = [msgspec.to_builtins(test) for test in tests]
     for test in raw_tests:
         test.pop("name", None)
+        test.pop("evaluation_interval", None)  # the build groups files by it; not per test
         for case in test["alert_rule_test"]:
             for expected in case["exp_alerts"]:
                 expected.pop("deployment", None)  # the build's own field, not promtool's

@@ -91,7 +91,9 @@ def build_monitoring(
     for severity, path in webhook_files.items():
         args += ["--discord-webhook-file", f"{severity}={path}"]
     args += list(extra)
-    boss.cli(*args)
+    # The build runs every rule test with promtool, the SLOs' three-day ones included: on a
+    # loaded 2-core machine that alone can take over a minute.
+    boss.cli(*args, timeout=600)
     files = MonitoringFiles(out)
     missing = files.missing()
     assert not missing, f"`boss {' '.join(args)}` did not write {', '.join(missing)}"
