@@ -252,3 +252,37 @@ def test_config_show_hides_the_api_key(base_env):
     assert KEY not in result.output
     assert "api_key: '***'" in result.output
     assert json.dumps("openai") in result.output or "provider: openai" in result.output
+
+
+async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, db_url):
+    """``POST /api/ai/tasks`` documents ``Idempotency-Key`` (and what it can answer) exactly as
+    ``POST /api/db/tasks`` does, and the server enforces what the schema says of the header."""
+    registry = CollectorRegistry()
+    async with running(build(base_env, db_url, registry), registry) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+        malformed = await client.post(
+            "/api/ai/tasks", json={"text": TEXT}, headers={**MEMBER, "Idempotency-Key": "a b"}
+        )
+    paths = schema["paths"]
+    ai_create = paths["/api/ai/tasks"]["post"]
+    tasks_create = paths["/api/db/tasks"]["post"]
+
+    def header(operation: dict[str, Any]) -> dict[str, Any]:
+        (found,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        return dict(found)
+
+    documented = header(ai_create)
+    assert documented == header(tasks_create)
+    assert (documented["in"], documented["required"]) == ("header", False)
+    assert documented["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
+    responses = ai_create["responses"]
+    assert {"201", "409", "422", "503"} <= set(responses)
+    assert "/problems/idempotency-in-progress" in responses["409"]["description"]
+    assert "/problems/idempotency-key-reused" in responses["422"]["description"]
+    assert "/problems/database-unavailable" in responses["503"]["description"]
+    assert "Retry-After" in responses["503"]["headers"]
+    assert {"Location", "ETag"} <= set(responses["201"]["headers"])
+    assert malformed.status_code == 400, malformed.text
+    (error,) = malformed.json()["errors"]
+    assert (error["field"], error["source"]) == ("Idempotency-Key", "header")
+    assert await counts(db_url) == (0, 0)
