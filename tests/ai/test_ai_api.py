@@ -286,3 +286,23 @@ async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, 
     (error,) = malformed.json()["errors"]
     assert (error["field"], error["source"]) == ("Idempotency-Key", "header")
     assert await counts(db_url) == (0, 0)
+
+
+async def test_create_reads_dates_in_the_requests_timezone_and_now(base_env, db_url):
+    """``timezone`` and ``now`` count for a create as for a parse; a bad zone is a 400."""
+    registry = CollectorRegistry()
+    body = {"text": "Ana: pay the supplier by tomorrow", "now": "2026-01-01T20:00:00Z"}
+    async with running(build(base_env, db_url, registry), registry) as client:
+        created = await client.post(
+            "/api/ai/tasks", json={**body, "timezone": "Asia/Tokyo"}, headers=MEMBER
+        )
+        refused = await client.post(
+            "/api/ai/tasks", json={**body, "timezone": "Mars/Olympus"}, headers=MEMBER
+        )
+    assert created.status_code == 201, created.text
+    assert created.json()["draft"]["timezone"] == "Asia/Tokyo"
+    # 20:00 UTC is already 2 January in Tokyo: "tomorrow" ends 3 January 23:59:59 there
+    assert created.json()["task"]["deadline"] == "2026-01-03T14:59:59Z"
+    assert refused.status_code == 400, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["timezone"]
+    assert await counts(db_url) == (1, 1)

@@ -255,14 +255,16 @@ class AIPlugin(BossPlugin):
             idempotency_key: IdempotencyKey = None,
         ) -> Response[AITaskResult]:
             """Draft a task from ``text`` and create it through the tasks plugin (audit and events
-            included); a provider failure creates nothing. With an ``Idempotency-Key`` a retry
-            (same key and body, within 24 hours) returns the first answer."""
+            included); a provider failure creates nothing. ``timezone`` and ``now`` count as for
+            ``parse``. With an ``Idempotency-Key`` a retry (same key and body, within 24 hours)
+            returns the first answer."""
             text = _text(data)
+            now, tz = _reading(data)
             drafts: list[TaskDraft] = []
 
             async def create(within: Within | None) -> Task:
                 try:
-                    draft = await plugin.draft(text, "create")
+                    draft = await plugin.draft(text, "create", now=now, tz=tz)
                 except ProviderError as exc:
                     raise _failure(exc) from None
                 drafts.append(draft)
