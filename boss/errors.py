@@ -47,6 +47,8 @@ class ProblemKind(msgspec.Struct, frozen=True):
     status: int
     title: str
     advice: str
+    headers: tuple[str, ...] = ()
+    """Response headers answers of this kind carry (documented in OpenAPI and the docs)."""
 
 
 PROBLEM_KINDS: dict[str, ProblemKind] = {
@@ -123,6 +125,7 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Too Many Requests",
         "Slow down: retry after `Retry-After` seconds. `RateLimit-Limit`, "
         "`RateLimit-Remaining` and `RateLimit-Reset` describe your budget.",
+        headers=("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
     ),
     "internal": ProblemKind(
         500, "Internal Server Error", "A bug: the server logged it. Retrying may not help."
@@ -133,7 +136,16 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "unavailable": ProblemKind(
         503,
         "Service Unavailable",
-        "A dependency (database, provider) is unavailable; retry after `Retry-After` if sent.",
+        "A dependency (such as the AI provider) is unavailable; retry after `Retry-After` if sent.",
+    ),
+    "database-unavailable": ProblemKind(
+        503,
+        "Database unavailable",
+        "The database connection was lost, or the database cannot be reached or has no free "
+        "connection. Nothing was half-written: a transaction is all or nothing. Retry after "
+        "`Retry-After` seconds; repeat a create with the same `Idempotency-Key` so that it "
+        "cannot create twice.",
+        headers=("Retry-After",),
     ),
     "gateway-timeout": ProblemKind(
         504, "Gateway Timeout", "A service boss depends on did not answer in time; retry later."
@@ -259,7 +271,9 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
                     # Litestar names the enclosing object ("data"); name the field itself.
                     parent = "" if field in ("", "data") else field.removeprefix("data.")
                     field = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
-                source = str(item.get("source") or "body")
+                raw_source = item.get("source") or "body"
+                # Litestar's signature model names parameters' sources by ``ParamType``.
+                source = str(getattr(raw_source, "value", raw_source))
                 if source == "header" and "_" in field:
                     # Litestar names the handler's parameter (if_match); name the header.
                     field = "-".join(part.capitalize() for part in field.split("_"))
@@ -331,6 +345,9 @@ def problem_page_handler() -> HTTPRouteHandler:
         found = PROBLEM_KINDS.get(kind)
         if found is None:
             raise NotFoundException(f"no problem type {kind!r}; see docs/problems.md")
-        return f"# {found.title} ({kind})\n\nUsual status: {found.status}\n\n{found.advice}\n"
+        page = f"# {found.title} ({kind})\n\nUsual status: {found.status}\n\n{found.advice}\n"
+        if found.headers:
+            page += f"\nHeaders: {', '.join(found.headers)}\n"
+        return page
 
     return problem_page

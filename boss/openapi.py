@@ -25,7 +25,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from boss.errors import PROBLEM_JSON, ProblemBody
 
-__all__ = ("FinishedJsonRenderPlugin", "finish_schema")
+__all__ = ("DATABASE_UNAVAILABLE_DESCRIPTION", "FinishedJsonRenderPlugin", "finish_schema")
 
 API_PREFIX = "/api/"
 BODY_METHODS = frozenset({"post", "put", "patch"})
@@ -38,8 +38,15 @@ _STANDARD = {
     413: "The request body is larger than 1 MiB",
     415: "The body is not JSON (`Content-Type: application/json`)",
     429: "Rate limited: retry after `Retry-After` seconds",
-    503: "A dependency (the database) is unavailable; retry later",
+    503: "A dependency is unavailable (`/problems/database-unavailable`, "
+    "`/problems/unavailable`); retry after `Retry-After` seconds",
 }
+DATABASE_UNAVAILABLE_DESCRIPTION = (
+    "The database is unavailable (`/problems/database-unavailable`): nothing was "
+    "half-written; retry after `Retry-After` seconds"
+)
+"""How operations that read or write the database describe their 503 (``Retry-After`` is
+added to every ``/api`` 503 by ``finish_schema``)."""
 _INT_HEADER = {"schema": {"type": "integer", "minimum": 0}}
 RATE_LIMIT_HEADERS: dict[str, Any] = {
     "RateLimit-Limit": {**_INT_HEADER, "description": "Requests allowed per window"},

@@ -11,7 +11,7 @@ connection fault (``boss.database.faults``) reaches the exception handler:
   the request again, once, on a fresh connection (the pool was invalidated by the fault),
   after waiting up to ``READY_WAIT`` seconds for the database to answer (a restart);
 * otherwise the client gets ``503`` ``application/problem+json`` with ``Retry-After`` and
-  the problem type ``DATABASE_UNAVAILABLE``: the outcome of a COMMIT that lost its
+  the problem type ``/problems/database-unavailable``: the outcome of a COMMIT that lost its
   connection is unknown, and only the client can decide to repeat it.
 
 Both outcomes count in ``db_connection_faults_total`` (kind, action) and the 503s in
@@ -31,7 +31,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
 from boss.database.faults import fault_kind
-from boss.errors import problem_response
+from boss.errors import problem_response, problem_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "DATABASE_UNAVAILABLE",
+    "DATABASE_UNAVAILABLE_KIND",
     "FAULT_ACTIONS",
     "FAULT_KINDS",
     "RETRY_AFTER",
@@ -58,8 +59,11 @@ __all__ = (
     "track_commits",
 )
 
-DATABASE_UNAVAILABLE = "urn:boss:problem:database-unavailable"
-"""Problem ``type`` of a 503 caused by the database (connection lost, refused or saturated)."""
+DATABASE_UNAVAILABLE_KIND = "database-unavailable"
+"""Problem kind (``boss.errors.PROBLEM_KINDS``) of a 503 caused by the database."""
+DATABASE_UNAVAILABLE = problem_type(DATABASE_UNAVAILABLE_KIND)
+"""Problem ``type`` of a 503 caused by the database (connection lost, refused or saturated):
+``/problems/database-unavailable``."""
 RETRY_AFTER = 1
 """Seconds clients are asked to wait (``Retry-After``) before repeating the request."""
 READY_WAIT = 5.0
@@ -208,7 +212,7 @@ class DatabaseFaultHandler:
         return problem_response(
             503,
             detail,
-            extra={"type": DATABASE_UNAVAILABLE, "title": "Database unavailable"},
+            kind=DATABASE_UNAVAILABLE_KIND,
             headers={"Retry-After": str(RETRY_AFTER)},
         )
 
@@ -227,11 +231,12 @@ class DatabaseRetryMiddleware:
     __slots__ = ("app", "database", "ready_wait")
 
     def __init__(
-        self, app: ASGIApp, *, database: Database | None = None, ready_wait: float = READY_WAIT
+        self, app: ASGIApp, *, database: Database | None = None, ready_wait: float | None = None
     ) -> None:
         self.app = app
         self.database = database
-        self.ready_wait = ready_wait
+        self.ready_wait = READY_WAIT if ready_wait is None else ready_wait
+        """Seconds a retry waits for the database (``READY_WAIT`` when the app was built)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:

@@ -252,3 +252,57 @@ def test_config_show_hides_the_api_key(base_env):
     assert KEY not in result.output
     assert "api_key: '***'" in result.output
     assert json.dumps("openai") in result.output or "provider: openai" in result.output
+
+
+async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, db_url):
+    """``POST /api/ai/tasks`` documents ``Idempotency-Key`` (and what it can answer) exactly as
+    ``POST /api/db/tasks`` does, and the server enforces what the schema says of the header."""
+    registry = CollectorRegistry()
+    async with running(build(base_env, db_url, registry), registry) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+        malformed = await client.post(
+            "/api/ai/tasks", json={"text": TEXT}, headers={**MEMBER, "Idempotency-Key": "a b"}
+        )
+    paths = schema["paths"]
+    ai_create = paths["/api/ai/tasks"]["post"]
+    tasks_create = paths["/api/db/tasks"]["post"]
+
+    def header(operation: dict[str, Any]) -> dict[str, Any]:
+        (found,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        return dict(found)
+
+    documented = header(ai_create)
+    assert documented == header(tasks_create)
+    assert (documented["in"], documented["required"]) == ("header", False)
+    assert documented["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
+    responses = ai_create["responses"]
+    assert {"201", "409", "422", "503"} <= set(responses)
+    assert "/problems/idempotency-in-progress" in responses["409"]["description"]
+    assert "/problems/idempotency-key-reused" in responses["422"]["description"]
+    assert "/problems/database-unavailable" in responses["503"]["description"]
+    assert "Retry-After" in responses["503"]["headers"]
+    assert {"Location", "ETag"} <= set(responses["201"]["headers"])
+    assert malformed.status_code == 400, malformed.text
+    (error,) = malformed.json()["errors"]
+    assert (error["field"], error["source"]) == ("Idempotency-Key", "header")
+    assert await counts(db_url) == (0, 0)
+
+
+async def test_create_reads_dates_in_the_requests_timezone_and_now(base_env, db_url):
+    """``timezone`` and ``now`` count for a create as for a parse; a bad zone is a 400."""
+    registry = CollectorRegistry()
+    body = {"text": "Ana: pay the supplier by tomorrow", "now": "2026-01-01T20:00:00Z"}
+    async with running(build(base_env, db_url, registry), registry) as client:
+        created = await client.post(
+            "/api/ai/tasks", json={**body, "timezone": "Asia/Tokyo"}, headers=MEMBER
+        )
+        refused = await client.post(
+            "/api/ai/tasks", json={**body, "timezone": "Mars/Olympus"}, headers=MEMBER
+        )
+    assert created.status_code == 201, created.text
+    assert created.json()["draft"]["timezone"] == "Asia/Tokyo"
+    # 20:00 UTC is already 2 January in Tokyo: "tomorrow" ends 3 January 23:59:59 there
+    assert created.json()["task"]["deadline"] == "2026-01-03T14:59:59Z"
+    assert refused.status_code == 400, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["timezone"]
+    assert await counts(db_url) == (1, 1)

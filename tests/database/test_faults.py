@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import jsonschema
 import pytest
+from boss_ai import AIPlugin
 from boss_tasks import TasksPlugin
 from litestar import post
 from litestar.datastructures import State
@@ -26,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from boss import BossPlugin
 from boss.app import create_app
-from boss.database import Database
+from boss.database import Database, retry
 from boss.database import migrations as mig
 from boss.database.faults import fault_kind, never_sent
 from boss.database.retry import DATABASE_UNAVAILABLE
@@ -240,7 +242,7 @@ async def test_a_write_that_loses_its_connection_is_retried_only_if_nothing_comm
         await database.dispose()
     if commit_first:
         assert answer.status_code == 503, answer.text
-        assert answer.json()["type"] == DATABASE_UNAVAILABLE
+        assert answer.json()["type"] == DATABASE_UNAVAILABLE == "/problems/database-unavailable"
         assert runs == [0]  # the committed part stays, the cut transaction left nothing
         assert (
             _sample(registry, "db_connection_faults_total", kind="disconnect", action="rejected")
@@ -283,7 +285,8 @@ async def test_an_unreachable_database_answers_503_problem_with_retry_after(
             assert answer.headers["content-type"].startswith("application/problem+json")
             assert answer.headers["retry-after"] == "1"
             problem = answer.json()
-            assert problem["type"] == DATABASE_UNAVAILABLE
+            assert problem["type"] == "/problems/database-unavailable"
+            assert problem["title"] == "Database unavailable"
             assert problem["status"] == 503
             assert str(port) not in answer.text  # no host or port in the answer
     assert _sample(registry, "errors_total", type="DatabaseUnavailable", severity="error") >= 2
@@ -293,3 +296,78 @@ async def test_an_unreachable_database_answers_503_problem_with_retry_after(
         )
         == 0
     )
+
+
+def _unreachable_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/nowhere"
+
+
+DATABASE_OPERATIONS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+    ("/api/db/tasks", "get"): ("/api/db/tasks", None),
+    ("/api/db/tasks", "post"): ("/api/db/tasks", {"title": "x"}),
+    ("/api/db/tasks/{task_id}", "get"): ("/api/db/tasks/TASK-1", None),
+    ("/api/db/tasks/{task_id}", "patch"): ("/api/db/tasks/TASK-1", {"title": "y", "version": 1}),
+    ("/api/db/tasks/{task_id}", "delete"): ("/api/db/tasks/TASK-1", None),
+    ("/api/db/tasks/{task_id}/status", "post"): (
+        "/api/db/tasks/TASK-1/status",
+        {"status": "in_progress"},
+    ),
+    ("/api/db/audit/{task_id}", "get"): ("/api/db/audit/TASK-1", None),
+    ("/api/ai/tasks", "post"): ("/api/ai/tasks", {"text": "Ana: fix the login bug"}),
+}
+"""Every operation that reads or writes the database, with a request that reaches it."""
+
+
+async def test_every_database_operation_answers_the_503_its_schema_documents(
+    base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Database down: each operation's answer is a status, content type, header and body that
+    the served OpenAPI document declares for it (schemathesis's conformance checks hold)."""
+    monkeypatch.setattr(retry, "READY_WAIT", 0.2)  # each request still retries once, briefly
+    env = {
+        **base_env,
+        "BOSS_DATABASE__URL": _unreachable_url(),
+        "BOSS_RATE_LIMIT__ENABLED": "false",
+        "BOSS_DATABASE__POOL_TIMEOUT": "2",
+    }
+    registry = CollectorRegistry()
+    app = create_app(load_settings(env), plugins=[TasksPlugin(), AIPlugin()], registry=registry)
+    answers: dict[tuple[str, str], Any] = {}
+    async with AsyncTestClient(app) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+
+        async def call(operation: tuple[str, str], url: str, body: dict[str, Any] | None) -> None:
+            headers = {**ADMIN, "Idempotency-Key": "k-1"} if operation[1] == "post" else ADMIN
+            answers[operation] = await client.request(
+                operation[1].upper(), url, json=body, headers=headers
+            )
+
+        for operation, (url, body) in DATABASE_OPERATIONS.items():
+            await call(operation, url, body)
+    database_paths = {
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method in item
+        if path.startswith("/api/db/")
+    }
+    assert database_paths <= set(DATABASE_OPERATIONS)  # a new task route joins this test
+    problem = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Problem", "components": schema["components"]}
+    )
+    for (path, method), answer in answers.items():
+        documented = schema["paths"][path][method]["responses"]["503"]
+        assert answer.status_code == 503, (path, method, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert list(documented["content"]) == ["application/problem+json"], (path, method)
+        assert answer.headers["retry-after"] == "1"
+        assert documented["headers"]["Retry-After"]["schema"]["type"] == "integer"
+        assert "/problems/database-unavailable" in documented["description"], (path, method)
+        problem.validate(answer.json())
+        assert answer.json()["type"] == "/problems/database-unavailable", (path, method)
+    retried = _sample(registry, "db_connection_faults_total", kind="disconnect", action="retried")
+    assert retried == len(DATABASE_OPERATIONS)  # each was retried once before its 503

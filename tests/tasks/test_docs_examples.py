@@ -65,6 +65,8 @@ async def test_every_problem_type_resolves_on_the_server(client: Any) -> None:
         response = await client.get(f"/problems/{kind}")
         assert response.status_code == 200, kind
         assert found.title in response.text
+        for header in found.headers:  # e.g. Retry-After on rate-limited, database-unavailable
+            assert header in response.text, (kind, header)
     missing = await client.get("/problems/no-such-kind")
     assert missing.status_code == 404
     assert missing.json()["type"] == "/problems/not-found"

@@ -13,10 +13,11 @@ import anyio
 import httpx
 import msgspec
 from boss_tasks.errors import InvalidTaskInput
-from boss_tasks.idempotency import Within, idempotent_create
+from boss_tasks.idempotency import IdempotencyKey, Within, idempotent_create
 from boss_tasks.service import Task, TaskCreate, TaskService
 from litestar import Litestar, Request, Response, post
 from litestar.config.app import AppConfig
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
@@ -95,6 +96,36 @@ _FAILURES: dict[int, ResponseSpec] = {
         (504, "timeout", "The provider did not answer in time"),
     )
 }
+_CREATE_ANSWERS: dict[int, ResponseSpec] = {
+    **_FAILURES,
+    **{
+        code: ResponseSpec(
+            data_container=dict[str, Any],
+            media_type=PROBLEM_JSON,
+            description=meaning,
+            generate_examples=False,
+        )
+        for code, meaning in (
+            (
+                409,
+                "A request with this `Idempotency-Key` is still running "
+                "(`/problems/idempotency-in-progress`)",
+            ),
+            (
+                422,
+                "The draft cannot become a task (`/problems/validation`), or the "
+                "`Idempotency-Key` was used with another body (`/problems/idempotency-key-reused`)",
+            ),
+            (
+                503,
+                "The provider is unavailable or rate limited after retries (`/problems/unavailable`,"
+                " provider_error='unavailable'), or the database is (`/problems/database-unavailable`,"
+                " retry after `Retry-After` seconds); nothing is created",
+            ),
+        )
+    },
+}
+"""``POST /api/ai/tasks`` also writes the task (database) and honours ``Idempotency-Key``."""
 
 
 class AIPlugin(BossPlugin):
@@ -206,20 +237,34 @@ class AIPlugin(BossPlugin):
             tags=["ai"],
             status_code=201,
             summary="Create a task from free text",
-            responses=_FAILURES,
+            response_headers=[
+                ResponseHeader(
+                    name="Location", documentation_only=True, description="The new task's URL"
+                ),
+                ResponseHeader(
+                    name="ETag",
+                    documentation_only=True,
+                    description='The task\'s version, e.g. "1"',
+                ),
+            ],
+            responses=_CREATE_ANSWERS,
         )
         async def create_task(
-            request: Request[Any, Any, Any], data: JSONBody[ParseRequest]
+            request: Request[Any, Any, Any],
+            data: JSONBody[ParseRequest],
+            idempotency_key: IdempotencyKey = None,
         ) -> Response[AITaskResult]:
             """Draft a task from ``text`` and create it through the tasks plugin (audit and events
-            included); a provider failure creates nothing. With an ``Idempotency-Key`` a retry
-            (same key and body, within 24 hours) returns the first answer."""
+            included); a provider failure creates nothing. ``timezone`` and ``now`` count as for
+            ``parse``. With an ``Idempotency-Key`` a retry (same key and body, within 24 hours)
+            returns the first answer."""
             text = _text(data)
+            now, tz = _reading(data)
             drafts: list[TaskDraft] = []
 
             async def create(within: Within | None) -> Task:
                 try:
-                    draft = await plugin.draft(text, "create")
+                    draft = await plugin.draft(text, "create", now=now, tz=tz)
                 except ProviderError as exc:
                     raise _failure(exc) from None
                 drafts.append(draft)

@@ -17,11 +17,12 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ValidationException
+from litestar.params import HeaderParameter
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +37,7 @@ __all__ = (
     "HEADER",
     "TTL",
     "IdempotencyInProgress",
+    "IdempotencyKey",
     "IdempotencyKeyReused",
     "IdempotencyStore",
     "Within",
@@ -50,7 +52,17 @@ STALE_AFTER = timedelta(seconds=60)
 WAIT_SECONDS = 5.0
 """How long a concurrent duplicate waits for the first request before answering 409."""
 POLL_SECONDS = 0.05
-KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+KEY_RE = re.compile(KEY_PATTERN)
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        pattern=KEY_PATTERN,
+        description="A retry with the same key and body within 24 h returns the first answer",
+    ),
+]
+"""The documented ``Idempotency-Key`` header parameter of every idempotent create route."""
 Within = Callable[[AsyncConnection, Task], Awaitable[None]]
 """Runs inside the create transaction, after the task row is written."""
 

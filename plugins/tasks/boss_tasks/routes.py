@@ -25,6 +25,7 @@ from msgspec import UNSET
 
 from boss.auth import ApiKey
 from boss.errors import PROBLEM_JSON, ProblemBody, problem_response
+from boss.openapi import DATABASE_UNAVAILABLE_DESCRIPTION
 from boss.validation import BODY_CHECKS_OPT, BODY_TYPE_OPT, raise_errors, strict_request
 from boss_tasks.errors import (
     InvalidTaskInput,
@@ -33,7 +34,7 @@ from boss_tasks.errors import (
     TaskNotFound,
     VersionConflict,
 )
-from boss_tasks.idempotency import IdempotencyStore, idempotent_create
+from boss_tasks.idempotency import IdempotencyKey, IdempotencyStore, idempotent_create
 from boss_tasks.listing import DEFAULT_SORT, Sort, TaskQuery
 from boss_tasks.models import (
     ASSIGNEE_MAX,
@@ -75,14 +76,6 @@ IfNoneMatch = Annotated[
         name="If-None-Match",
         description='ETags you hold (`"3"`, a list or `*`): 304 when one is current',
         max_length=1000,
-    ),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        pattern=r"^[\x21-\x7e]{1,255}$",
-        description="A retry with the same key and body within 24 h returns the first answer",
     ),
 ]
 QUERY_MAX = 200
@@ -204,6 +197,7 @@ def _problems(*codes: int) -> dict[int, ResponseSpec]:
         412: "Precondition failed: `If-Match` names a stale version",
         422: "Idempotency-Key reused with a different body",
         428: "Precondition required: send `If-Match` or the body's `version`",
+        503: DATABASE_UNAVAILABLE_DESCRIPTION,
     }
     return {
         code: ResponseSpec(
@@ -233,7 +227,7 @@ TASK_PATH = "/api/db/tasks"
         ETAG_HEADER,
         ResponseHeader(name="Location", documentation_only=True, description="The new task's URL"),
     ],
-    responses=_problems(409, 422),
+    responses=_problems(409, 422, 503),
 )
 async def create_task(
     data: JSONBody[TaskCreate],
@@ -283,6 +277,7 @@ def _next_link(request: Request[Any, Any, Any], cursor: str) -> str:
     summary="List tasks",
     operation_id="listTasks",
     tags=TAGS,
+    responses=_problems(503),
     response_headers=[
         ResponseHeader(
             name="Link",
@@ -377,7 +372,7 @@ async def list_tasks(
     operation_id="getTask",
     tags=TAGS,
     response_headers=[ETAG_HEADER],
-    responses=_problems(304, 404),
+    responses=_problems(304, 404, 503),
 )
 async def get_task(
     task_id: TaskId,
@@ -404,7 +399,7 @@ async def get_task(
     tags=TAGS,
     opt={BODY_TYPE_OPT: TaskPatch, BODY_CHECKS_OPT: TASK_CHECKS},
     response_headers=[ETAG_HEADER],
-    responses=_problems(404, 409, 412, 428),
+    responses=_problems(404, 409, 412, 428, 503),
 )
 async def patch_task(
     task_id: TaskId,
@@ -442,7 +437,7 @@ async def patch_task(
     tags=TAGS,
     opt={BODY_TYPE_OPT: StatusChange, BODY_CHECKS_OPT: STATUS_CHECKS},
     response_headers=[ETAG_HEADER],
-    responses=_problems(404, 409, 412),
+    responses=_problems(404, 409, 412, 503),
 )
 async def change_status(
     task_id: TaskId,
@@ -476,7 +471,7 @@ async def change_status(
     summary="Delete a task",
     operation_id="deleteTask",
     tags=TAGS,
-    responses=_problems(404, 412),
+    responses=_problems(404, 412, 503),
 )
 async def delete_task(
     task_id: TaskId,
@@ -503,7 +498,7 @@ async def delete_task(
     summary="A task's audit trail",
     operation_id="getTaskAudit",
     tags=TAGS,
-    responses=_problems(404),
+    responses=_problems(404, 503),
 )
 async def task_audit(task_id: TaskId, tasks: NamedDependency[TaskService]) -> AuditTrail:
     """Who changed what, from what to what, oldest first (also for a deleted task)."""
