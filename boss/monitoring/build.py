@@ -386,7 +386,7 @@ def render(loaded: Sequence[LoadedPlugin], opts: BuildOptions | None = None) -> 
         raise BuildError(problems)
     loaded = with_slos(loaded, opts)  # SLOs become ordinary fragments of "slo-<name>"
     loaded = [*loaded, self_monitoring()]
-    problems = validate(loaded, opts.runbooks_dir)
+    problems = validate(loaded, opts.runbooks_dir, opts.deployment_labels)
     if problems:
         raise BuildError(problems)
     promtool = find_tool("promtool")

@@ -63,9 +63,14 @@ class SeriesInfo:
 class Catalogue:
     """Lookup of every series name a query can use, with its labels and owner."""
 
-    __slots__ = ("series",)
+    __slots__ = ("always", "series")
 
-    def __init__(self, loaded: Sequence[LoadedPlugin]) -> None:
+    def __init__(
+        self, loaded: Sequence[LoadedPlugin], deployment_labels: Sequence[str] = ()
+    ) -> None:
+        self.always: frozenset[str] = ALWAYS_LABELS | frozenset(deployment_labels)
+        """Labels every scraped series has: ``ALWAYS_LABELS`` plus the build's deployment
+        labels (``--deployment-labels``), which target or external labels provide."""
         self.series: dict[str, SeriesInfo] = {}
         for name in _SCRAPE_SERIES:
             self.series[name] = SeriesInfo(name, frozenset(), "prometheus", name, "builtin")
@@ -104,12 +109,12 @@ class Catalogue:
             changed = False
             for owner, rule in rules:
                 try:
-                    flow = result_labels(rule.expr, self.labels_of, ALWAYS_LABELS)
+                    flow = result_labels(rule.expr, self.labels_of, self.always)
                     exact = flow.labels
                 except PromQLReadError:
                     exact = None
                 if exact is not None:
-                    labels: frozenset[str] = frozenset((exact | set(rule.labels)) - ALWAYS_LABELS)
+                    labels: frozenset[str] = frozenset((exact | set(rule.labels)) - self.always)
                 else:
                     labels = self._union_labels(rule.expr, rule.labels)
                 old = self.series.get(rule.record)
@@ -132,7 +137,7 @@ class Catalogue:
             info = self.series.get(metric)
             if info is not None and info.labels is not None:
                 found |= info.labels
-        return frozenset(found - ALWAYS_LABELS)
+        return frozenset(found - self.always)
 
     def get(self, name: str) -> SeriesInfo | None:
         """The series called ``name``, or ``None``."""

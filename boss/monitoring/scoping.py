@@ -390,6 +390,7 @@ def stamp_rule_tests(
                 input_series=tuple(series),
                 alert_rule_test=tuple(cases),
                 interval=test.interval,
+                evaluation_interval=test.evaluation_interval,
             )
         )
     return tuple(out)

@@ -25,7 +25,7 @@ from boss._specs import (
     RuleTest,
 )
 from boss.loader import LoadedPlugin
-from boss.monitoring.catalogue import ALWAYS_LABELS, Catalogue
+from boss.monitoring.catalogue import Catalogue
 from boss.monitoring.errors import Problem
 from boss.monitoring.labels import result_labels
 from boss.monitoring.options import BuildOptions
@@ -55,7 +55,7 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
     except PromQLReadError as exc:
         return [f"invalid PromQL {expr!r}: {exc}"]
     found: list[str] = []
-    available: set[str] = set(ALWAYS_LABELS) | refs.created
+    available: set[str] = set(catalogue.always) | refs.created
     any_label = False
     if not refs.selectors and expr.strip() != ALWAYS_FIRING:
         found.append(f"query {expr!r} selects no series")
@@ -73,8 +73,8 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
             continue
         available |= info.labels
         for label in sel.labels:
-            if label not in info.labels and label not in ALWAYS_LABELS:
-                have = ", ".join(sorted(info.labels | ALWAYS_LABELS))
+            if label not in info.labels and label not in catalogue.always:
+                have = ", ".join(sorted(info.labels | catalogue.always))
                 found.append(f"metric {sel.metric!r} has no label {label!r} (labels: {have})")
     if not any_label:
         for label in sorted(refs.grouping | refs.used):
@@ -85,7 +85,7 @@ def check_query(expr: str, catalogue: Catalogue) -> list[str]:
                 )
     if not found:  # names exist: now follow the labels through every operation
         with contextlib.suppress(PromQLReadError):  # promtool reports the syntax
-            found.extend(result_labels(expr, catalogue.labels_of, ALWAYS_LABELS).problems)
+            found.extend(result_labels(expr, catalogue.labels_of, catalogue.always).problems)
     return found
 
 
@@ -98,13 +98,18 @@ def _duration(value: str) -> bool:
     return bool(DURATION_RE.match(value))
 
 
-def validate(loaded: Sequence[LoadedPlugin], runbooks_dir: Path | None = None) -> list[Problem]:
+def validate(
+    loaded: Sequence[LoadedPlugin],
+    runbooks_dir: Path | None = None,
+    deployment_labels: Sequence[str] = (),
+) -> list[Problem]:
     """Every problem in the fragments of ``loaded`` (an empty list means the build may go on).
 
     ``runbooks_dir`` is the deployment's override folder for runbook pages (see
     ``boss.monitoring.runbooks``); pages are otherwise found in each plugin's package.
+    ``deployment_labels`` are known on every series, like ``job`` and ``instance``.
     """
-    catalogue = Catalogue(loaded)
+    catalogue = Catalogue(loaded, deployment_labels)
     problems: list[Problem] = list(runbook_files(loaded, runbooks_dir)[1])
     alert_owner: dict[str, LoadedPlugin] = {}
     record_owner: dict[str, LoadedPlugin] = {}
@@ -296,7 +301,7 @@ def _validate_tests(
                 if info is None:
                     add(f"input series uses unknown metric {sel.metric!r}")
                 elif info.labels is not None:
-                    extra = sorted(set(sel.labels) - info.labels - ALWAYS_LABELS)
+                    extra = sorted(set(sel.labels) - info.labels - catalogue.always)
                     if extra:
                         add(
                             f"input series {sel.metric!r} has undeclared label(s) {', '.join(extra)}"

@@ -33,6 +33,7 @@ from boss.monitoring import BuildOptions, find_tool, render_prometheus
 from boss.monitoring.render_alertmanager import alertmanager_yml
 from boss.monitoring.render_docs import metrics_md
 from boss.monitoring.render_grafana import dashboard
+from boss.monitoring.scoping import panel_scope, scope_expr
 from boss.monitoring.slo import SLOFragments, with_slos
 from boss.monitoring.slo_selector import read_selector
 from boss.monitoring.slo_tests import series_labels
@@ -60,6 +61,7 @@ class Shop(BossPlugin):
             kind="histogram",
             help="Checkout time.",
             labels=("step",),
+            label_values={"step": ("address", "pay", "pay-confirm")},
             buckets=(0.1, 0.3, 1.0),
         ),
     )
@@ -264,7 +266,7 @@ def test_a_plugin_authors_slos_get_passing_generated_tests(tmp_path: Path) -> No
     for name in ("slo-orders", "slo-checkout-latency"):
         item = _derived(loaded, name)
         rules[f"{name}.yml"] = render_prometheus.rules_yml(item, opts)
-        tests |= render_prometheus.tests_yml(item, loaded, {})
+        tests |= render_prometheus.tests_yml(item, loaded, {}, opts)
     assert "slo-orders.every-5m.yml" in tests
     del tests["slo-orders.every-5m.yml"]  # the same shape as core's, which every build runs
     text = "".join(tests.values())
@@ -407,9 +409,10 @@ def test_dashboard_shows_budget_remaining_and_burn_rates() -> None:
     assert (row["type"], row["title"]) == ("row", "Service-level objectives")
     panels = {p["title"]: p for p in board["panels"]}
     budget = panels["api-availability: error budget remaining"]
-    assert budget["targets"][0]["expr"] == (
+    assert budget["targets"][0]["expr"] == scope_expr(  # the dashboard's variables apply
         '1 - (sum_over_time(slo:sli_error:rate5m{slo="api-availability"}[30d])'
-        ' / sum_over_time(slo:sli_total:rate5m{slo="api-availability"}[30d])) / 0.001'
+        ' / sum_over_time(slo:sli_total:rate5m{slo="api-availability"}[30d])) / 0.001',
+        panel_scope(BuildOptions()),
     )
     assert budget["targets"][0]["instant"] is True
     steps = budget["fieldConfig"]["defaults"]["thresholds"]["steps"]
@@ -442,9 +445,8 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     hook = tmp_path / "discord_webhook"
     hook.write_text(f"http://127.0.0.1:{_free_port()}/api/webhooks/1/x")
     opts = BuildOptions(webhook_files={s: str(hook) for s in ("critical", "warning", "info")})
-    alerts = [a for item in with_slos(load(), opts) for a in item.plugin.alerts]
     config = tmp_path / "alertmanager.yml"
-    config.write_text(alertmanager_yml(opts, alerts))
+    config.write_text(alertmanager_yml(opts, with_slos(load(), opts)))
     port = _free_port()
     log = (tmp_path / "alertmanager.log").open("w")
     proc = subprocess.Popen(
