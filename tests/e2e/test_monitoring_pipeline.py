@@ -108,6 +108,11 @@ def _targets_up(stack: Stack, jobs: set[str]) -> bool:
     return True
 
 
+def _embeds(messages: list[Any]) -> int:
+    """How many task notifications the Discord messages carry (one embed each)."""
+    return sum(len(m.get("embeds") or [None]) for m in messages if isinstance(m, dict))
+
+
 def _wait_counted(stack: Stack, expr: str, expected: int, what: str) -> None:
     """Wait until Prometheus has scraped ``expr`` equal to ``expected``."""
     api = stack.prometheus.api
@@ -225,8 +230,9 @@ def test_generated_monitoring_works_end_to_end(stack: Stack) -> None:
     if "discord" in installed_plugins():
         with step("2a: task events reach the Discord tasks channel", logs):
             wait_for(
-                "task-created, completed and blocked messages at the fake Discord",
-                lambda: len(stack.discord.messages_for(TASKS_CHANNEL)) >= 3,
+                "task-created, completed and blocked embeds at the fake Discord",
+                # events drained together are coalesced: one message may carry several embeds
+                lambda: _embeds(stack.discord.messages_for(TASKS_CHANNEL)) >= 3,
                 timeout=NOTIFY_TIMEOUT,
                 detail=lambda: f"tasks channel got: {stack.discord.messages_for(TASKS_CHANNEL)}",
             )

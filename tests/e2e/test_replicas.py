@@ -239,15 +239,28 @@ def test_application_down_stays_quiet_while_some_replicas_serve(replicas: Replic
         )
     # On a loaded machine a scrape of a live replica can time out too; judge a 15 s window in
     # which some replica answered every scrape (as in production, a replica still serves).
+    # Before Prometheus's first scrape no target exists, and absent() rightly makes
+    # ApplicationDown pending: the window must also start after that.
     serving = 'min_over_time(max by (job) (up{job="boss"})[15s:1s])'
+    scraped = 'count_over_time(max by (job) (up{job="boss"})[15s:1s])'
     with step("a 15 s window in which a live replica answered every scrape", replicas.logs):
         wait_for(
             "some replica up at every step of the last 15 s",
-            lambda: replicas.prometheus.api.value(serving) == 1.0 or None,
+            lambda: (
+                (
+                    replicas.prometheus.api.value(serving) == 1.0
+                    and (replicas.prometheus.api.value(scraped) or 0) >= 15
+                )
+                or None
+            ),
             timeout=60,
         )
     alerts = replicas.prometheus.api.query('ALERTS{alertname="ApplicationDown"}[15s]')
-    assert alerts == [], "ApplicationDown went pending while two replicas still served"
+    up = replicas.prometheus.api.query('up{job="boss"}[15s]')
+    assert alerts == [], (
+        "ApplicationDown went pending while two replicas still served: "
+        f"{[a['metric'] for a in alerts]}; up: {up}"
+    )
 
 
 def test_application_down_when_every_replica_is_down(replicas: Replicas) -> None:
