@@ -1,7 +1,11 @@
-"""Small helpers for core tests: a demo plugin with routes, and /metrics parsing."""
+"""Small helpers for core tests: a demo plugin with routes, /metrics parsing, and installing a
+plugin distribution into a folder of its own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
@@ -84,3 +88,26 @@ def value(text: str, name: str, **labels: str) -> float:
 def series_count(text: str) -> int:
     """How many series an exposition holds."""
     return len(samples(text))
+
+
+def pip_install_into(source: Path, target: Path) -> None:
+    """pip-install the distribution at ``source`` into ``target`` only (no dependencies), so a
+    test can put it on ``PYTHONPATH`` without touching the shared virtualenv."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "-q",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )

@@ -17,31 +17,11 @@ from boss import AlertRule
 from boss.cli._main import cli
 from boss.core_plugin import CorePlugin
 from boss.testing import BuildCheckFailed, assert_builds
+from tests.core.helpers import pip_install_into
 from tests.monitoring.test_validation import alert, broken
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools" / "bin"
-
-
-def _pip_install(source: Path, target: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--disable-pip-version-check",
-            "-q",
-            "install",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
 
 
 def test_plugins_new_yields_a_plugin_that_installs_and_passes_its_tests(tmp_path: Path) -> None:
@@ -50,7 +30,7 @@ def test_plugins_new_yields_a_plugin_that_installs_and_passes_its_tests(tmp_path
     assert done.exit_code == 0, done.output
     assert (dest / "boss_greeter/runbooks/GreeterEventsFailing.md").is_file()
     site = tmp_path / "site"
-    _pip_install(dest, site)
+    pip_install_into(dest, site)
     assert (site / "boss_greeter/runbooks/GreeterEventsFailing.md").is_file()
     assert list(site.glob("boss_greeter-0.1.0.dist-info/entry_points.txt"))
     # Run the plugin's own tests against the installed copy, from a neutral folder.

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, API_KEYS
-from tests.core.helpers import value
+from tests.core.helpers import pip_install_into, value
 from tests.e2e.net import free_port, wait_http_ok
 from tests.e2e.processes import ProcessGroup
 
@@ -69,23 +69,7 @@ def example_env(tmp_path_factory) -> dict[str, str]:
     target = tmp_path_factory.mktemp("site")
     source = tmp_path_factory.mktemp("src") / "example_plugin"
     shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--disable-pip-version-check",
-            "-q",
-            "install",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        timeout=300,
-    )
+    pip_install_into(source, target)
     assert list(target.glob("boss_example-1.0.0.dist-info/entry_points.txt"))
     return {"PYTHONPATH": str(target)}
 
