@@ -48,13 +48,15 @@ class PrometheusApi:
         ]
         return active
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """Evaluate ``expr`` now; the result as a list of ``{"metric", "value"}`` samples.
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """Evaluate ``expr`` now (or at Unix time ``at``); a list of ``{"metric", "value"}``.
 
+        Range selectors come back as ``{"metric", "values"}`` with every sample's timestamp.
         Scalars and strings come back as one sample without labels. Errors (parse errors,
         unknown functions, many-to-many matches) raise ``QueryError`` naming the query.
         """
-        response = self.client.get("/api/v1/query", params={"query": expr})
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        response = self.client.get("/api/v1/query", params=params)
         try:
             body = response.json()
         except ValueError as exc:
@@ -67,9 +69,9 @@ class PrometheusApi:
         result: list[dict[str, Any]] = data["result"]
         return result
 
-    def value(self, expr: str) -> float | None:
-        """The single value ``expr`` evaluates to now, ``None`` when it has no result."""
-        result = self.query(expr)
+    def value(self, expr: str, at: float | None = None) -> float | None:
+        """The single value ``expr`` evaluates to now (or at ``at``), ``None`` if it has none."""
+        result = self.query(expr, at)
         if not result:
             return None
         if len(result) > 1:
