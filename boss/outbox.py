@@ -10,17 +10,29 @@ where a consumer is installed and migrated) and drain with ``claim``: on Postgre
 a lease; on SQLite the same statement runs in a ``BEGIN IMMEDIATE`` transaction, which
 serialises claimers. A consumer ends each event with ``finish`` (deleted: exactly one
 worker gets it back), ``release`` (try again later) or the age policy ``expire``.
+
+Counting an ended event exactly once: a consumer's in-process counter and the outbox row
+cannot change atomically, so ``finish`` and ``expire`` call the consumer's ``counted``
+hook inside the deleting transaction, as the last step before COMMIT, with no await in
+between. A worker SIGKILLed after its DELETE committed has therefore counted already (the
+former order, count after the commit's answer, lost a whole pass's count to a kill landing
+during that round trip and the pool's reset); a COMMIT that fails or whose outcome is
+unknown is followed by a quiet DELETE of the same rows (no second count) for as long as the
+lease holds them. The one gap left is a SIGKILL in the microseconds between the count and
+the COMMIT leaving the process: then the pass is counted again by whoever takes it over.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 from sqlalchemy import (
     JSON,
@@ -46,6 +58,10 @@ if TYPE_CHECKING:
     from boss.database.engine import Database
 
 __all__ = ("OUTBOX_TABLE", "Outbox", "OutboxEvent", "outbox_metadata", "worker_identity")
+
+logger = logging.getLogger("boss.outbox")
+SETTLE_WAIT = 10.0
+"""Seconds ``expire`` keeps trying to delete rows it counted when their COMMIT failed."""
 
 outbox_metadata = new_metadata()
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -162,11 +178,21 @@ class Outbox:
             rows = (await conn.execute(statement)).all()
         return sorted((_event(row) for row in rows), key=lambda event: event.id)
 
-    async def finish(self, ids: Sequence[int], *, worker: str) -> set[int]:
+    async def finish(
+        self,
+        ids: Sequence[int],
+        *,
+        worker: str,
+        counted: Callable[[set[int]], None] | None = None,
+        lease: float = SETTLE_WAIT,
+    ) -> set[int]:
         """Delete the events ``worker`` still holds; returns the ids it really deleted.
 
         Counting only these makes every event end once even if a lease ran out and
-        another worker took the event over.
+        another worker took the event over. ``counted`` receives them inside the
+        transaction, just before COMMIT (see the module docstring); if that COMMIT fails,
+        the rows are deleted again without counting for up to ``lease`` seconds (while this
+        worker still holds them) before the error is raised.
         """
         if not ids:
             return set()
@@ -175,8 +201,39 @@ class Outbox:
             .where(outbox.c.id.in_(list(ids)), outbox.c.claimed_by == worker)
             .returning(outbox.c.id)
         )
-        async with self._database.begin() as conn:
-            return {int(row.id) for row in (await conn.execute(statement)).all()}
+        done: set[int] = set()
+        try:
+            async with self._database.begin() as conn:
+                done = {int(row.id) for row in (await conn.execute(statement)).all()}
+                if counted is not None and done:
+                    counted(done)  # no await from here until COMMIT is on the wire
+        except Exception:
+            if counted is None or not done:
+                raise
+            await self._settle(statement, done, within=lease)
+        return done
+
+    async def _settle(self, statement: Any, counted: set[int], *, within: float) -> None:
+        """Delete rows already counted whose COMMIT failed, without counting them again."""
+        deadline = anyio.current_time() + within
+        pause = 0.2
+        while True:
+            try:
+                async with self._database.begin() as conn:
+                    await conn.execute(statement)
+            except Exception as exc:
+                if anyio.current_time() + pause >= deadline:
+                    logger.warning(
+                        "outbox: %d event(s) counted but their DELETE did not commit (%s); "
+                        "whoever takes them over counts them again",
+                        len(counted),
+                        type(exc).__name__,
+                    )
+                    raise
+                await anyio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+                continue
+            return
 
     async def extend(self, ids: Sequence[int], *, worker: str, lease: float) -> None:
         """Renew ``worker``'s lease on ``ids`` (a long pass keeps its events while it lives)."""
@@ -200,8 +257,17 @@ class Outbox:
                 .values(claimed_until=None, claimed_by=None)
             )
 
-    async def expire(self, topics: Iterable[str], *, older_than: float) -> list[OutboxEvent]:
-        """Delete and return unclaimed events older than ``older_than`` seconds (age policy)."""
+    async def expire(
+        self,
+        topics: Iterable[str],
+        *,
+        older_than: float,
+        counted: Callable[[list[OutboxEvent]], None] | None = None,
+    ) -> list[OutboxEvent]:
+        """Delete and return unclaimed events older than ``older_than`` seconds (age policy).
+
+        ``counted`` sees the deleted events just before COMMIT, as in ``finish``.
+        """
         now = _now()
         statement = (
             delete(outbox)
@@ -212,8 +278,18 @@ class Outbox:
             )
             .returning(*outbox.c)
         )
-        async with self._database.begin() as conn:
-            return [_event(row) for row in (await conn.execute(statement)).all()]
+        events: list[OutboxEvent] = []
+        try:
+            async with self._database.begin() as conn:
+                events = [_event(row) for row in (await conn.execute(statement)).all()]
+                if counted is not None and events:
+                    counted(events)
+        except Exception:
+            if counted is None or not events:
+                raise
+            again = delete(outbox).where(outbox.c.id.in_([e.id for e in events]))
+            await self._settle(again, {e.id for e in events}, within=SETTLE_WAIT)
+        return events
 
     async def pending(self, topics: Iterable[str]) -> int:
         """How many events of ``topics`` wait (claimed or not)."""

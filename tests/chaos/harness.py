@@ -272,16 +272,10 @@ def check_invariants(
             f"{report.rows} rows for {report.created} 201s (+{uncertain} POSTs without answer)"
         )
     ended = sum(report.discord.values())
-    # A worker SIGKILLed after its DELETE of a delivered pass committed but before its
-    # counter moved takes that pass's count along (an in-process counter and a database
-    # row cannot change atomically): at most one pass per killed worker.
-    kills = sum(1 for p in report.phases if p.name == "worker-kill")
-    allowance = kills * report.largest_pass
-    if not report.rows - allowance <= ended <= report.rows:
-        problems.append(
-            f"Discord accounted for {ended:g} task events, expected {report.rows}"
-            f" (at most {allowance} fewer: {kills} killed worker(s) x {report.largest_pass})"
-        )
+    # Exactly once, SIGKILLed worker included: the count is taken inside the transaction
+    # that deletes the events, just before its COMMIT (boss.outbox).
+    if ended != report.rows:
+        problems.append(f"Discord accounted for {ended:g} task events, expected {report.rows}")
     for status in ("failed", "dropped", "unsent"):
         if report.discord.get(status):
             problems.append(f"{report.discord[status]:g} notifications ended {status}")

@@ -15,7 +15,7 @@ import asyncpg
 
 from tests.conftest import PG_ADMIN_DSN
 
-__all__ = ("create_database", "drop_database", "execute_in")
+__all__ = ("create_database", "drop_database", "execute_in", "fetch_in")
 
 
 def _dsn_for(database: str | None) -> str:
@@ -51,3 +51,8 @@ def drop_database(name: str) -> None:
 def execute_in(database: str, sql: str) -> None:
     """Run one statement in ``database`` (as the admin user)."""
     _run(sql, database=database)
+
+
+def fetch_in(database: str, sql: str) -> Any:
+    """The first value ``sql`` returns in ``database`` (as the admin user)."""
+    return _run(sql, database=database)

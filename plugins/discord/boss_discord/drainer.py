@@ -7,8 +7,9 @@ and sent through the shared ``WebhookSender`` (which honours 429 per route and g
 ``Retry-After`` and 5xx backoff). A delivered message ends its events as ``sent`` or
 ``coalesced``; a rejected one (400, deleted webhook) as ``failed``; a temporary failure
 (rate limit beyond the cap, 5xx or timeouts after the retries) releases them for a later
-pass. An event is counted only by the worker whose ``finish`` deleted it, so it is counted
-exactly once. Shutdown stops claiming, finishes the pass in progress within
+pass. An event is counted only by the worker whose ``finish`` deleted it, inside the
+deleting transaction just before COMMIT (``boss.outbox``), so it is counted exactly once,
+also when the worker is SIGKILLed right after the COMMIT. Shutdown stops claiming, finishes the pass in progress within
 ``drain_timeout`` and leaves everything else in the database for the next start.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter as Tally
 from typing import TYPE_CHECKING
@@ -70,6 +72,9 @@ class OutboxDrainer:
         if amount:
             self._counter.labels(self._channel, status).inc(amount)
 
+    def _count_ended(self, status: str, ids: set[int]) -> None:
+        self._count(status, len(ids))
+
     async def start(self) -> None:
         """Start the loop in the running event loop."""
         self._stop.clear()
@@ -96,10 +101,14 @@ class OutboxDrainer:
     async def drain_once(self) -> int:
         """One pass: expire, claim, plan, send, finish or release; returns events ended."""
         settings = self._settings
-        expired = await self._outbox.expire(TOPICS, older_than=settings.outbox_max_age)
-        notified = [e for e in expired if self._notification(e) is not None]
-        if notified:
+        notified: list[OutboxEvent] = []
+
+        def count_dropped(expired: list[OutboxEvent]) -> None:
+            notified.extend(e for e in expired if self._notification(e) is not None)
             self._count("dropped", len(notified))
+
+        await self._outbox.expire(TOPICS, older_than=settings.outbox_max_age, counted=count_dropped)
+        if notified:
             logger.warning(
                 "discord: %d task notification(s) dropped: older than %g s (outbox age limit)",
                 len(notified),
@@ -184,9 +193,13 @@ class OutboxDrainer:
                 logger.warning(
                     "discord: %d task notification(s) not delivered: %s", len(ids), result.detail
                 )
-            finished = await self._outbox.finish(ids, worker=self._worker)
+            finished = await self._outbox.finish(
+                ids,
+                worker=self._worker,
+                counted=functools.partial(self._count_ended, status),
+                lease=settings.outbox_lease,
+            )
             self._forget(ids)
-            self._count(status, len(finished))
             outcomes[status] += len(finished)
             ended += len(finished)
         if outcomes:
