@@ -156,6 +156,36 @@ async def test_bad_input_is_a_400_naming_text(base_env, db_url):
     assert await counts(db_url) == (0, 0)
 
 
+async def test_every_bad_field_query_and_media_type_is_named_and_nothing_is_created(
+    base_env, db_url
+):
+    registry = CollectorRegistry()
+    bad = {"text": "fix it\u0000", "timezone": "Mars/Olympus", "now": 0}
+    async with running(build(base_env, db_url, registry), registry) as client:
+        fields = await client.post("/api/ai/tasks", json=bad, headers=MEMBER)
+        query = await client.post("/api/ai/parse?debug=1", json={"text": TEXT}, headers=MEMBER)
+        plain = await client.post(
+            "/api/ai/tasks",
+            content=b'{"text": "Ana: fix the login bug"}',
+            headers={**MEMBER, "Content-Type": "text/plain"},
+        )
+        multiline = await client.post(
+            "/api/ai/parse", json={"text": "Ana: fix the login bug\n\tby Friday"}, headers=MEMBER
+        )
+    assert fields.status_code == 400, fields.text
+    assert [e["field"] for e in fields.json()["errors"]] == ["text", "timezone", "now"]
+    assert query.status_code == 400, query.text
+    assert query.json()["errors"] == [
+        {"field": "debug", "source": "query", "message": "unknown query parameter"}
+    ]
+    assert plain.status_code == 415, plain.text
+    assert plain.json()["type"].endswith("/problems/unsupported-media-type")
+    assert multiline.status_code == 200, multiline.text  # line breaks and tabs are text
+    assert multiline.json()["assignee"] == "Ana"
+    assert await counts(db_url) == (0, 0)
+    assert ai_count(registry, "create", "ok") == 0
+
+
 async def test_create_offline_goes_through_the_tasks_service(base_env, db_url):
     registry = CollectorRegistry()
     with DiscordServer() as discord:

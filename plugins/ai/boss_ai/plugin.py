@@ -25,6 +25,7 @@ from litestar.params import JSONBody
 from boss import AlertRule, BossPlugin, MetricSpec, Panel, PluginContext, RuleTest
 from boss.auth import ApiKey
 from boss.errors import PROBLEM_JSON
+from boss.validation import BODY_CHECKS_OPT, BODY_TYPE_OPT, control_character, strict_request
 from boss_ai.draft import ParseRequest, TaskDraft, zone
 from boss_ai.errors import ProviderError
 from boss_ai.observability import ALERTS, METRICS, PANELS, RULE_TESTS
@@ -52,6 +53,25 @@ def _text(data: ParseRequest) -> str:
             extra=[{"key": "text", "source": "body", "message": "must not be blank"}],
         )
     return text
+
+
+def _timezone_check(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        zone(name)
+    except ValueError as exc:
+        return str(exc)
+    return control_character(name)
+
+
+PARSE_CHECKS = {
+    # a pasted message keeps its line breaks and tabs; other control characters are refused
+    "text": lambda text: control_character(text, multiline=True),
+    "timezone": _timezone_check,
+}
+"""Field checks ``strict_request`` runs on an AI request body (every bad field at once)."""
+PARSE_OPT: dict[str, Any] = {BODY_TYPE_OPT: ParseRequest, BODY_CHECKS_OPT: PARSE_CHECKS}
 
 
 def _reading(data: ParseRequest) -> tuple[datetime | None, tzinfo | None]:
@@ -219,6 +239,8 @@ class AIPlugin(BossPlugin):
             status_code=200,
             summary="Turn free text into a task draft",
             responses=_FAILURES,
+            before_request=strict_request,
+            opt=PARSE_OPT,
         )
         async def parse_text(data: JSONBody[ParseRequest]) -> TaskDraft:
             """Read a task out of ``text`` without creating anything (``timezone`` and ``now``
@@ -248,6 +270,8 @@ class AIPlugin(BossPlugin):
                 ),
             ],
             responses=_CREATE_ANSWERS,
+            before_request=strict_request,
+            opt=PARSE_OPT,
         )
         async def create_task(
             request: Request[Any, Any, Any],
