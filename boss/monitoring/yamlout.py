@@ -16,7 +16,14 @@ GENERATED_NOTE = (
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style, insertion order, and ``|`` blocks for multi-line strings."""
+    """Block style, insertion order, ``|`` blocks for multi-line strings, and no anchors.
+
+    A list shared by several rules (an inhibition's ``equal``) is written out each time:
+    ``&id001``/``*id001`` aliases are valid YAML but unreadable to ops and to some tools.
+    """
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
