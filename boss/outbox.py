@@ -18,8 +18,9 @@ between. A worker SIGKILLed after its DELETE committed has therefore counted alr
 former order, count after the commit's answer, lost a whole pass's count to a kill landing
 during that round trip and the pool's reset); a COMMIT that fails or whose outcome is
 unknown is followed by a quiet DELETE of the same rows (no second count) for as long as the
-lease holds them. The one gap left is a SIGKILL in the microseconds between the count and
-the COMMIT leaving the process: then the pass is counted again by whoever takes it over.
+lease holds them. The one gap left is a SIGKILL between the count and the COMMIT leaving
+the process (microseconds on PostgreSQL; on SQLite the hand-off to aiosqlite's thread):
+then the pass is counted again by whoever takes it over.
 """
 
 from __future__ import annotations
