@@ -10,7 +10,9 @@ between operations. ``finish_schema`` completes the generated document once, and
   (``Retry-After`` and ``RateLimit-*`` on 429, ``ETag`` on 409/412 where the success
   answer has one, ``RateLimit-*`` on the successes of rate-limited paths);
 - ``/health*``, ``/metrics`` and ``/schema`` need no security;
-- enums named by plugins (``BossPlugin.openapi_enums``) become ``$ref`` components.
+- enums named by plugins (``BossPlugin.openapi_enums``) become ``$ref`` components;
+- request bodies the server checks strictly (``boss.validation.BODY_TYPE_OPT``: unknown
+  fields are a 400) say so with ``additionalProperties: false``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from boss.errors import PROBLEM_JSON, ProblemBody
+from boss.validation import BODY_TYPE_OPT
 
-__all__ = ("DATABASE_UNAVAILABLE_DESCRIPTION", "FinishedJsonRenderPlugin", "finish_schema")
+__all__ = (
+    "DATABASE_UNAVAILABLE_DESCRIPTION",
+    "FinishedJsonRenderPlugin",
+    "finish_schema",
+    "strict_body_names",
+)
 
 API_PREFIX = "/api/"
 BODY_METHODS = frozenset({"post", "put", "patch"})
@@ -155,6 +163,7 @@ def finish_schema(
     *,
     named_enums: Mapping[str, tuple[str, ...]] | None = None,
     rate_limited: bool = True,
+    closed_bodies: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A completed copy of a Litestar-generated OpenAPI document (see the module docstring)."""
     out = copy.deepcopy(schema)
@@ -172,8 +181,22 @@ def finish_schema(
             components[name] = _name_enums(components[name], by_values)
         for name, values in named_enums.items():
             components[name] = {"type": "string", "enum": list(values)}
+    for name in closed_bodies:
+        if name in components:
+            components[name]["additionalProperties"] = False
     out["components"]["schemas"] = dict(sorted(components.items()))
     return out
+
+
+def strict_body_names(app: Litestar) -> frozenset[str]:
+    """Component names of the request bodies ``strict_request`` checks (unknown fields: 400)."""
+    names: set[str] = set()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            body = handler.opt.get(BODY_TYPE_OPT)
+            if isinstance(body, type):
+                names.add(body.__name__)
+    return frozenset(names)
 
 
 class FinishedJsonRenderPlugin(JsonRenderPlugin):
@@ -191,7 +214,10 @@ class FinishedJsonRenderPlugin(JsonRenderPlugin):
         """The finished document as JSON."""
         if self._rendered is None:
             finished = finish_schema(
-                openapi_schema, named_enums=self._named_enums, rate_limited=self._rate_limited
+                openapi_schema,
+                named_enums=self._named_enums,
+                rate_limited=self._rate_limited,
+                closed_bodies=strict_body_names(request.app),
             )
             self._rendered = super().render(request, finished)
         return self._rendered
