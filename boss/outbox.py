@@ -203,13 +203,15 @@ class Outbox:
             .returning(outbox.c.id)
         )
         done: set[int] = set()
+        was_counted = False
         try:
             async with self._database.begin() as conn:
                 done = {int(row.id) for row in (await conn.execute(statement)).all()}
                 if counted is not None and done:
                     counted(done)  # no await from here until COMMIT is on the wire
+                    was_counted = True
         except Exception:
-            if counted is None or not done:
+            if not was_counted:  # nothing counted (or the hook failed): rolled back, as is
                 raise
             await self._settle(statement, done, within=lease)
         return done
@@ -280,13 +282,15 @@ class Outbox:
             .returning(*outbox.c)
         )
         events: list[OutboxEvent] = []
+        was_counted = False
         try:
             async with self._database.begin() as conn:
                 events = [_event(row) for row in (await conn.execute(statement)).all()]
                 if counted is not None and events:
                     counted(events)
+                    was_counted = True
         except Exception:
-            if counted is None or not events:
+            if not was_counted:
                 raise
             again = delete(outbox).where(outbox.c.id.in_([e.id for e in events]))
             await self._settle(again, {e.id for e in events}, within=SETTLE_WAIT)

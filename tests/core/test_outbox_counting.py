@@ -158,3 +158,22 @@ async def test_expired_events_are_counted_in_their_deleting_transaction(
     assert len(seen) == 1
     assert len(expired) == 2
     assert await _rows(database) == 0
+
+
+async def test_a_failing_count_rolls_the_delete_back(database: Database) -> None:
+    """A count that raises must not leave its events deleted and uncounted."""
+    box = await _staged(database, 2)
+    claimed = await box.claim([TOPIC], worker=WORKER, lease=30, limit=10)
+
+    def broken(ids: set[int]) -> None:
+        raise RuntimeError("counter unavailable")
+
+    with pytest.raises(RuntimeError, match="counter unavailable"):
+        await box.finish([e.id for e in claimed], worker=WORKER, counted=broken)
+    assert await _rows(database) == 2
+    counts: list[set[int]] = []
+    assert await box.finish([e.id for e in claimed], worker=WORKER, counted=counts.append) == {
+        e.id for e in claimed
+    }
+    assert counts == [{e.id for e in claimed}]
+    assert await _rows(database) == 0
