@@ -22,7 +22,7 @@ _LEVELS: tuple[tuple[Priority, str], ...] = (
     (
         "urgent",
         r"p0|sev(?:erity)?\s*[01]|prio(?:rity)?\s*[:=]?\s*(?:urgent|critical|p?0)|urgent(?:ly)?(?:\s+priority)?"
-        r"|asap|a\.s\.a\.p\.?|critical(?:\s+priority)?|emergency|immediately|right\s+away"
+        r"|asap|a\.s\.a\.p\.?|critical(?:\s+priority)?|emergency|immediately|right\s+away|right\s+now"
         r"|(?:top|highest)\s+(?:priority|prio)|blocker",
     ),
     (
