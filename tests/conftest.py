@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from boss import BossPlugin
 
 PG_ADMIN_DSN = os.environ.get("BOSS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("BOSS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -26,6 +31,33 @@ MEMBER = {"Authorization": f"Bearer {MEMBER_KEY}"}
 def anyio_backend() -> str:
     """anyio's pytest plugin runs async tests on asyncio."""
     return "asyncio"
+
+
+@asynccontextmanager
+async def migrated_database(url: str, plugins: Sequence[BossPlugin]) -> AsyncIterator[str]:
+    """``url`` with ``plugins``' migrations applied from base; reverted to base afterwards."""
+    from boss.database import Database
+    from boss.database import migrations as mig
+
+    database = Database(url)
+    await mig.downgrade(database, plugins, "base")  # a clean slate on a shared database
+    await mig.upgrade(database, plugins)
+    await database.dispose()
+    try:
+        yield url
+    finally:
+        database = Database(url)
+        await mig.downgrade(database, plugins, "base")
+        await database.dispose()
+
+
+@pytest.fixture
+async def pg_tasks(pg_url: str) -> AsyncIterator[str]:
+    """The session's PostgreSQL database with the tasks tables (reverted afterwards)."""
+    from boss_tasks import TasksPlugin
+
+    async with migrated_database(pg_url, [TasksPlugin()]) as url:
+        yield url
 
 
 def _run_pg(sql: str) -> None:

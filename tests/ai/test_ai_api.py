@@ -20,8 +20,6 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import CollectorRegistry
 
 from boss.app import create_app
-from boss.database import Database
-from boss.database import migrations as mig
 from boss.settings import load_settings
 from tests.conftest import ADMIN, MEMBER
 from tests.fakes.discord_server import DiscordServer
@@ -40,20 +38,6 @@ GOOD = {
     "deadline": "2026-11-27",
     "confidence": 0.9,
 }
-
-
-@pytest.fixture
-async def db_url(pg_url: str) -> AsyncIterator[str]:
-    """The session's PostgreSQL database with the tasks tables, emptied afterwards."""
-    database = Database(pg_url)
-    plugins = [TasksPlugin()]
-    await mig.downgrade(database, plugins, "base")
-    await mig.upgrade(database, plugins)
-    await database.dispose()
-    yield pg_url
-    database = Database(pg_url)
-    await mig.downgrade(database, plugins, "base")
-    await database.dispose()
 
 
 @pytest.fixture
@@ -111,9 +95,9 @@ def ai_count(registry: CollectorRegistry, operation: str, status: str) -> float:
     )
 
 
-async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, db_url):
+async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, pg_tasks):
     registry = CollectorRegistry()
-    async with running(build(base_env, db_url, registry), registry) as client:
+    async with running(build(base_env, pg_tasks, registry), registry) as client:
         response = await client.post("/api/ai/parse", json={"text": TEXT}, headers=MEMBER)
         ready = await client.get("/health/ready", headers=ADMIN)
     assert response.status_code == 200, response.text
@@ -128,7 +112,7 @@ async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, db_ur
         "recognised": {"title": True, "assignee": True, "priority": True, "deadline": True},
         "timezone": "UTC",
     }
-    assert await counts(db_url) == (0, 0)
+    assert await counts(pg_tasks) == (0, 0)
     assert ai_count(registry, "parse", "ok") == 1
     assert (
         registry.get_sample_value("ai_request_duration_seconds_count", {"operation": "parse"}) == 1
@@ -138,9 +122,9 @@ async def test_parse_offline_returns_a_draft_and_creates_nothing(base_env, db_ur
     )
 
 
-async def test_bad_input_is_a_400_naming_text(base_env, db_url):
+async def test_bad_input_is_a_400_naming_text(base_env, pg_tasks):
     registry = CollectorRegistry()
-    async with running(build(base_env, db_url, registry), registry) as client:
+    async with running(build(base_env, pg_tasks, registry), registry) as client:
         missing = await client.post("/api/ai/parse", json={}, headers=MEMBER)
         blank = await client.post("/api/ai/tasks", json={"text": "   "}, headers=MEMBER)
         wrong = await client.post("/api/ai/tasks", json={"text": 5}, headers=MEMBER)
@@ -153,15 +137,15 @@ async def test_bad_input_is_a_400_naming_text(base_env, db_url):
     for response in (blank, wrong, long):
         assert [e["field"] for e in response.json()["errors"]] == ["text"]
     assert anonymous.status_code == 401
-    assert await counts(db_url) == (0, 0)
+    assert await counts(pg_tasks) == (0, 0)
 
 
 async def test_every_bad_field_query_and_media_type_is_named_and_nothing_is_created(
-    base_env, db_url
+    base_env, pg_tasks
 ):
     registry = CollectorRegistry()
     bad = {"text": "fix it\u0000", "timezone": "Mars/Olympus", "now": 0}
-    async with running(build(base_env, db_url, registry), registry) as client:
+    async with running(build(base_env, pg_tasks, registry), registry) as client:
         fields = await client.post("/api/ai/tasks", json=bad, headers=MEMBER)
         query = await client.post("/api/ai/parse?debug=1", json={"text": TEXT}, headers=MEMBER)
         plain = await client.post(
@@ -182,15 +166,15 @@ async def test_every_bad_field_query_and_media_type_is_named_and_nothing_is_crea
     assert plain.json()["type"].endswith("/problems/unsupported-media-type")
     assert multiline.status_code == 200, multiline.text  # line breaks and tabs are text
     assert multiline.json()["assignee"] == "Ana"
-    assert await counts(db_url) == (0, 0)
+    assert await counts(pg_tasks) == (0, 0)
     assert ai_count(registry, "create", "ok") == 0
 
 
-async def test_create_offline_goes_through_the_tasks_service(base_env, db_url):
+async def test_create_offline_goes_through_the_tasks_service(base_env, pg_tasks):
     registry = CollectorRegistry()
     with DiscordServer() as discord:
         env = {**base_env, "BOSS_DISCORD__WEBHOOKS__TASKS": discord.webhook_url("tasks")}
-        app = build(env, db_url, registry, DiscordPlugin())
+        app = build(env, pg_tasks, registry, DiscordPlugin())
         async with running(app, registry) as client:
             response = await client.post("/api/ai/tasks", json={"text": TEXT}, headers=MEMBER)
             assert response.status_code == 201, response.text
@@ -211,14 +195,14 @@ async def test_create_offline_goes_through_the_tasks_service(base_env, db_url):
     assert (entry["actor"], entry["action"]) == ("bob", "created")
     (message,) = discord.messages_for("tasks")
     assert message["embeds"][0]["title"] == "New task: Fix the login bug"
-    assert await counts(db_url) == (1, 1)
+    assert await counts(pg_tasks) == (1, 1)
     assert ai_count(registry, "create", "ok") == 1
 
 
-async def test_create_with_the_openai_provider(base_env, db_url, llm):
+async def test_create_with_the_openai_provider(base_env, pg_tasks, llm):
     llm.script(Reply.content_of({**GOOD, "description": "Safari users are locked out."}))
     registry = CollectorRegistry()
-    async with running(build(base_env, db_url, registry, **openai_env(llm)), registry) as client:
+    async with running(build(base_env, pg_tasks, registry, **openai_env(llm)), registry) as client:
         response = await client.post("/api/ai/tasks", json={"text": TEXT}, headers=MEMBER)
         ready = await client.get("/health/ready", headers=ADMIN)
     assert response.status_code == 201, response.text
@@ -241,12 +225,12 @@ async def test_create_with_the_openai_provider(base_env, db_url, llm):
     ids=["invalid-json", "schema-violation", "server-errors", "rate-limited", "timeout"],
 )
 async def test_provider_failures_answer_problems_and_create_nothing(
-    base_env, db_url, llm, replies, settings, status, kind
+    base_env, pg_tasks, llm, replies, settings, status, kind
 ):
     llm.script(*replies)
     registry = CollectorRegistry()
     async with running(
-        build(base_env, db_url, registry, **openai_env(llm, **settings)), registry
+        build(base_env, pg_tasks, registry, **openai_env(llm, **settings)), registry
     ) as client:
         created = await client.post("/api/ai/tasks", json={"text": TEXT}, headers=MEMBER)
     assert created.status_code == status, created.text
@@ -255,15 +239,15 @@ async def test_provider_failures_answer_problems_and_create_nothing(
     assert (body["status"], body["provider_error"]) == (status, kind)
     assert body["detail"].startswith("the AI provider")
     assert KEY not in created.text
-    assert await counts(db_url) == (0, 0)
+    assert await counts(pg_tasks) == (0, 0)
     assert ai_count(registry, "create", kind) == 1
     assert ai_count(registry, "create", "ok") == 0
 
 
-async def test_parse_failure_is_reported_the_same_way(base_env, db_url, llm):
+async def test_parse_failure_is_reported_the_same_way(base_env, pg_tasks, llm):
     llm.script(Reply.error(503), Reply.error(503), Reply.content_of(GOOD))
     registry = CollectorRegistry()
-    async with running(build(base_env, db_url, registry, **openai_env(llm)), registry) as client:
+    async with running(build(base_env, pg_tasks, registry, **openai_env(llm)), registry) as client:
         recovered = await client.post("/api/ai/parse", json={"text": TEXT}, headers=MEMBER)
         llm.script(Reply.content_of([1, 2]))
         broken = await client.post("/api/ai/parse", json={"text": TEXT}, headers=MEMBER)
@@ -284,11 +268,11 @@ def test_config_show_hides_the_api_key(base_env):
     assert json.dumps("openai") in result.output or "provider: openai" in result.output
 
 
-async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, db_url):
+async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, pg_tasks):
     """``POST /api/ai/tasks`` documents ``Idempotency-Key`` (and what it can answer) exactly as
     ``POST /api/db/tasks`` does, and the server enforces what the schema says of the header."""
     registry = CollectorRegistry()
-    async with running(build(base_env, db_url, registry), registry) as client:
+    async with running(build(base_env, pg_tasks, registry), registry) as client:
         schema = (await client.get("/schema/openapi.json")).json()
         malformed = await client.post(
             "/api/ai/tasks", json={"text": TEXT}, headers={**MEMBER, "Idempotency-Key": "a b"}
@@ -315,14 +299,14 @@ async def test_create_documents_idempotency_key_like_the_tasks_create(base_env, 
     assert malformed.status_code == 400, malformed.text
     (error,) = malformed.json()["errors"]
     assert (error["field"], error["source"]) == ("Idempotency-Key", "header")
-    assert await counts(db_url) == (0, 0)
+    assert await counts(pg_tasks) == (0, 0)
 
 
-async def test_create_reads_dates_in_the_requests_timezone_and_now(base_env, db_url):
+async def test_create_reads_dates_in_the_requests_timezone_and_now(base_env, pg_tasks):
     """``timezone`` and ``now`` count for a create as for a parse; a bad zone is a 400."""
     registry = CollectorRegistry()
     body = {"text": "Ana: pay the supplier by tomorrow", "now": "2026-01-01T20:00:00Z"}
-    async with running(build(base_env, db_url, registry), registry) as client:
+    async with running(build(base_env, pg_tasks, registry), registry) as client:
         created = await client.post(
             "/api/ai/tasks", json={**body, "timezone": "Asia/Tokyo"}, headers=MEMBER
         )
@@ -335,4 +319,4 @@ async def test_create_reads_dates_in_the_requests_timezone_and_now(base_env, db_
     assert created.json()["task"]["deadline"] == "2026-01-03T14:59:59Z"
     assert refused.status_code == 400, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == ["timezone"]
-    assert await counts(db_url) == (1, 1)
+    assert await counts(pg_tasks) == (1, 1)

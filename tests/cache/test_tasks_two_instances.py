@@ -4,7 +4,6 @@ and one PostgreSQL database, writes on one, reads on the other — also across a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,27 +12,11 @@ from boss_tasks import TasksPlugin
 from litestar.testing import AsyncTestClient
 
 from boss.app import create_app
-from boss.database import Database
-from boss.database import migrations as mig
 from boss.settings import load_settings
 from tests.cache.redis_server import RedisServer
 from tests.conftest import ADMIN, MEMBER
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def migrated_pg(pg_url: str) -> AsyncIterator[str]:
-    """The session's PostgreSQL database with the tasks tables (reverted afterwards)."""
-    database = Database(pg_url)
-    plugins = [TasksPlugin()]
-    await mig.downgrade(database, plugins, "base")
-    await mig.upgrade(database, plugins)
-    await database.dispose()
-    yield pg_url
-    database = Database(pg_url)
-    await mig.downgrade(database, plugins, "base")
-    await database.dispose()
 
 
 def tasks_app(env: dict[str, str]) -> Any:
@@ -69,9 +52,9 @@ def env_for(base_env: dict[str, str], db_url: str, redis_url: str) -> dict[str, 
 
 
 async def test_a_write_on_one_instance_is_read_on_the_other(
-    base_env: dict[str, str], migrated_pg: str, redis_url: str
+    base_env: dict[str, str], pg_tasks: str, redis_url: str
 ) -> None:
-    env = env_for(base_env, migrated_pg, redis_url)
+    env = env_for(base_env, pg_tasks, redis_url)
     async with AsyncTestClient(tasks_app(env)) as a, AsyncTestClient(tasks_app(env)) as b:
         created = await a.post("/api/db/tasks", json={"title": "v1"}, headers=ADMIN)
         assert created.status_code == 201, created.text
@@ -107,9 +90,9 @@ async def test_a_write_on_one_instance_is_read_on_the_other(
 
 
 async def test_no_old_task_after_redis_comes_back_with_its_data(
-    base_env: dict[str, str], migrated_pg: str, redis_server: RedisServer
+    base_env: dict[str, str], pg_tasks: str, redis_server: RedisServer
 ) -> None:
-    env = env_for(base_env, migrated_pg, redis_server.url)
+    env = env_for(base_env, pg_tasks, redis_server.url)
     async with AsyncTestClient(tasks_app(env)) as a, AsyncTestClient(tasks_app(env)) as b:
         created = await a.post("/api/db/tasks", json={"title": "before"}, headers=ADMIN)
         task_id = created.json()["id"]

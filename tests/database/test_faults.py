@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from sqlalchemy.engine import make_url
 from boss import BossPlugin
 from boss.app import create_app
 from boss.database import Database, retry
-from boss.database import migrations as mig
 from boss.database.faults import fault_kind, never_sent
 from boss.database.retry import DATABASE_UNAVAILABLE
 from boss.settings import load_settings
@@ -135,20 +133,6 @@ async def test_transaction_outcome_is_looked_up_after_the_fact(pg_url: str) -> N
 
 
 # -- the HTTP answers ------------------------------------------------------------------
-
-
-@pytest.fixture
-async def pg_tasks(pg_url: str) -> AsyncIterator[str]:
-    """The session database with the tasks tables (reverted afterwards)."""
-    database = Database(pg_url)
-    plugins = [TasksPlugin()]
-    await mig.downgrade(database, plugins, "base")
-    await mig.upgrade(database, plugins)
-    await database.dispose()
-    yield pg_url
-    database = Database(pg_url)
-    await mig.downgrade(database, plugins, "base")
-    await database.dispose()
 
 
 def _app(env: dict[str, str], registry: CollectorRegistry) -> Any:

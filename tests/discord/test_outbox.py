@@ -19,9 +19,8 @@ from prometheus_client import CollectorRegistry
 
 from boss.app import create_app
 from boss.database import Database
-from boss.database import migrations as mig
 from boss.settings import load_settings
-from tests.conftest import MEMBER
+from tests.conftest import MEMBER, migrated_database
 from tests.fakes.discord_server import DiscordServer, Reply
 
 pytestmark = pytest.mark.anyio
@@ -40,14 +39,8 @@ async def outbox_db(
 ) -> AsyncIterator[str]:
     """A database with the tasks tables and the outbox (both branches removed afterwards)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite" else pg_url
-    database = Database(url)
-    await mig.downgrade(database, _plugins(), "base")
-    await mig.upgrade(database, _plugins())
-    await database.dispose()
-    yield url
-    database = Database(url)
-    await mig.downgrade(database, _plugins(), "base")
-    await database.dispose()
+    async with migrated_database(url, _plugins()) as migrated:
+        yield migrated
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from boss_tasks import TasksPlugin
 from litestar.testing import AsyncTestClient
 
 from boss.app import create_app
-from boss.database import Database
-from boss.database import migrations as mig
 from boss.settings import load_settings
+from tests.conftest import migrated_database
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -36,15 +35,8 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def migrated(db_url: str) -> AsyncIterator[str]:
     """``db_url`` with every plugin's migrations applied; reverted to base afterwards."""
-    database = Database(db_url)
-    plugins = [TasksPlugin()]
-    await mig.downgrade(database, plugins, "base")  # a clean slate on the shared PG database
-    await mig.upgrade(database, plugins)
-    await database.dispose()
-    yield db_url
-    database = Database(db_url)
-    await mig.downgrade(database, plugins, "base")
-    await database.dispose()
+    async with migrated_database(db_url, [TasksPlugin()]) as url:
+        yield url
 
 
 @pytest.fixture
