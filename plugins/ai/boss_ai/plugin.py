@@ -18,7 +18,7 @@ from boss_tasks.service import Task, TaskCreate, TaskService
 from litestar import Litestar, Request, Response, post
 from litestar.config.app import AppConfig
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
@@ -45,14 +45,11 @@ class AITaskResult(msgspec.Struct, kw_only=True):
     draft: TaskDraft
 
 
-def _text(data: ParseRequest) -> str:
-    text = data.text.strip()
-    if not text:
-        raise ValidationException(
-            "Validation failed for text: must not be blank",
-            extra=[{"key": "text", "source": "body", "message": "must not be blank"}],
-        )
-    return text
+def _text_check(text: str) -> str | None:
+    if not text.strip():
+        return "must not be blank"
+    # a pasted message keeps its line breaks and tabs; other control characters are refused
+    return control_character(text, multiline=True)
 
 
 def _timezone_check(name: str | None) -> str | None:
@@ -65,30 +62,18 @@ def _timezone_check(name: str | None) -> str | None:
     return control_character(name)
 
 
-PARSE_CHECKS = {
-    # a pasted message keeps its line breaks and tabs; other control characters are refused
-    "text": lambda text: control_character(text, multiline=True),
-    "timezone": _timezone_check,
-}
+PARSE_CHECKS = {"text": _text_check, "timezone": _timezone_check}
 """Field checks ``strict_request`` runs on an AI request body (every bad field at once)."""
 PARSE_OPT: dict[str, Any] = {BODY_TYPE_OPT: ParseRequest, BODY_CHECKS_OPT: PARSE_CHECKS}
 
 
-def _reading(data: ParseRequest) -> tuple[datetime | None, tzinfo | None]:
-    """The request's own reference time and zone, or a 400 naming the bad field."""
-    tz = None
-    if data.timezone is not None:
-        try:
-            tz = zone(data.timezone)
-        except ValueError as exc:
-            raise ValidationException(
-                f"Validation failed for timezone: {exc}",
-                extra=[{"key": "timezone", "source": "body", "message": str(exc)}],
-            ) from None
+def _reading(data: ParseRequest) -> tuple[str, datetime | None, tzinfo | None]:
+    """The request's text, reference time and zone (``PARSE_CHECKS`` validated them)."""
+    tz = zone(data.timezone) if data.timezone is not None else None
     now = data.now
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return now, tz
+    return data.text.strip(), now, tz
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -245,8 +230,7 @@ class AIPlugin(BossPlugin):
         async def parse_text(data: JSONBody[ParseRequest]) -> TaskDraft:
             """Read a task out of ``text`` without creating anything (``timezone`` and ``now``
             override the team's zone and the clock for this request)."""
-            text = _text(data)
-            now, tz = _reading(data)
+            text, now, tz = _reading(data)
             try:
                 draft = await plugin.draft(text, "parse", now=now, tz=tz)
             except ProviderError as exc:
@@ -282,8 +266,7 @@ class AIPlugin(BossPlugin):
             included); a provider failure creates nothing. ``timezone`` and ``now`` count as for
             ``parse``. With an ``Idempotency-Key`` a retry (same key and body, within 24 hours)
             returns the first answer."""
-            text = _text(data)
-            now, tz = _reading(data)
+            text, now, tz = _reading(data)
             drafts: list[TaskDraft] = []
 
             async def create(within: Within | None) -> Task:
