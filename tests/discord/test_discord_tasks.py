@@ -10,21 +10,19 @@ from prometheus_client import CollectorRegistry
 
 from boss.app import create_app
 from boss.settings import load_settings
-from tests.ai.test_ai_api import db_url, running
+from tests.ai.test_ai_api import running
 from tests.conftest import MEMBER
 from tests.fakes.discord_server import DiscordServer
 
 pytestmark = pytest.mark.anyio
 
-__all__ = ("db_url",)  # the fixture, imported for this module
 
-
-async def test_created_blocked_completed_reach_discord(base_env, db_url):
+async def test_created_blocked_completed_reach_discord(base_env, pg_tasks):
     registry = CollectorRegistry()
     with DiscordServer() as discord:
         env = {
             **base_env,
-            "BOSS_DATABASE__URL": db_url,
+            "BOSS_DATABASE__URL": pg_tasks,
             "BOSS_RATE_LIMIT__ENABLED": "false",
             "BOSS_DISCORD__WEBHOOKS__TASKS": discord.webhook_url("tasks"),
         }
